@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+export const TASK_STATUSES = [
+  'Created',
+  'Pending',
+  'Scheduled',
+  'Running',
+  'Completed',
+  'Failed',
+  'Retrying',
+  'Timeout',
+  'Cancelled',
+] as const;
+export const TaskStatusSchema = z.enum(TASK_STATUSES);
+export type TaskStatus = z.infer<typeof TaskStatusSchema>;
+
+export const TASK_PRIORITIES = ['Low', 'Normal', 'High', 'Critical'] as const;
+export const TaskPrioritySchema = z.enum(TASK_PRIORITIES);
+export type TaskPriority = z.infer<typeof TaskPrioritySchema>;
+
+const JsonObjectSchema = z.record(z.string(), z.unknown());
+
+export const CreateTaskBodySchema = z
+  .object({
+    type: z.string().trim().min(1).max(100),
+    name: z.string().trim().min(1).max(200),
+    description: z.string().max(2000).optional(),
+    priority: TaskPrioritySchema.default('Normal'),
+    targetType: z.string().trim().min(1).max(100),
+    targetId: z.string().trim().min(1).max(200),
+    nodeId: z.string().trim().min(1).max(200).optional(),
+    scheduledAt: z.iso.datetime({ offset: true }).optional(),
+    payload: JsonObjectSchema.default({}),
+    metadata: JsonObjectSchema.default({}),
+    timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+    maxRetries: z.number().int().min(0).max(20).optional(),
+  })
+  .strict();
+export type CreateTaskBody = z.infer<typeof CreateTaskBodySchema>;
+
+export const TaskSchema = z.object({
+  id: z.uuid(),
+  orgId: z.string(),
+  type: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  priority: TaskPrioritySchema,
+  status: TaskStatusSchema,
+  targetType: z.string(),
+  targetId: z.string(),
+  nodeId: z.string().nullable(),
+  payload: JsonObjectSchema,
+  metadata: JsonObjectSchema,
+  timeoutSeconds: z.number().int(),
+  maxRetries: z.number().int(),
+  retryCount: z.number().int(),
+  scheduledAt: z.string().nullable(),
+  nextAttemptAt: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+  startedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  createdBy: z.string(),
+  cancelledBy: z.string().nullable(),
+  cancellationReason: z.string().nullable(),
+  correlationId: z.string(),
+  currentExecutionId: z.uuid().nullable(),
+});
+export type Task = z.infer<typeof TaskSchema>;
+
+export const ListTasksQuerySchema = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  status: TaskStatusSchema.optional(),
+  type: z.string().min(1).max(100).optional(),
+  targetId: z.string().min(1).max(200).optional(),
+  nodeId: z.string().min(1).max(200).optional(),
+  sort: z.enum(['createdAt', 'status']).default('createdAt'),
+  order: z.enum(['asc', 'desc']).default('desc'),
+});
+export type ListTasksQuery = z.infer<typeof ListTasksQuerySchema>;
+
+export function pageOf<T extends z.ZodType>(item: T) {
+  return z.object({
+    items: z.array(item),
+    page: z.number().int(),
+    limit: z.number().int(),
+    total: z.number().int(),
+  });
+}
+
+export const TaskListSchema = pageOf(TaskSchema);
+export type TaskList = z.infer<typeof TaskListSchema>;
+
+export const CancelTaskBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict();

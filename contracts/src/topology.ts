@@ -1,0 +1,53 @@
+/**
+ * Every exchange, queue and routing key of the broker, derived from one prefix so that tests can
+ * run side by side on one broker (each with its own prefix) and deployments can share a vhost.
+ *
+ * - `commands` (direct): the control plane publishes `ExecuteTask` with routing key
+ *   `node.<nodeId>.work` and `CancelTask` with `node.<nodeId>.control`. Each agent declares its two
+ *   queues and binds them, so a cancel never waits behind queued work.
+ * - `agent-events` (direct): agents publish reports and heartbeats with the message type as routing
+ *   key; the control plane consumes them from one durable quorum queue shared by all replicas.
+ * - `dead-letter` (direct): messages that cannot be processed, routed by the name of their source.
+ */
+export interface Topology {
+  prefix: string;
+  commandsExchange: string;
+  agentEventsExchange: string;
+  agentEventsQueue: string;
+  deadLetterExchange: string;
+  agentEventsDeadLetterQueue: string;
+  agentEventsDeadLetterKey: string;
+  nodeWorkQueue(nodeId: string): string;
+  nodeWorkKey(nodeId: string): string;
+  nodeControlQueue(nodeId: string): string;
+  nodeControlKey(nodeId: string): string;
+}
+
+export const DEFAULT_TOPOLOGY_PREFIX = 'meridian';
+/** Deliveries of one message before the broker dead-letters it (quorum queue `x-delivery-limit`). */
+export const DELIVERY_LIMIT = 5;
+/** Header carrying why a message was dead-lettered by a consumer. */
+export const DEAD_LETTER_REASON_HEADER = 'x-meridian-dead-letter-reason';
+
+const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
+
+/** Node ids become part of queue names and routing keys: keep them to a safe alphabet. */
+export function isValidNodeId(nodeId: string): boolean {
+  return NODE_ID_PATTERN.test(nodeId);
+}
+
+export function topology(prefix: string = DEFAULT_TOPOLOGY_PREFIX): Topology {
+  return {
+    prefix,
+    commandsExchange: `${prefix}.commands`,
+    agentEventsExchange: `${prefix}.agent-events`,
+    agentEventsQueue: `${prefix}.control-plane.agent-events`,
+    deadLetterExchange: `${prefix}.dead-letter`,
+    agentEventsDeadLetterQueue: `${prefix}.agent-events.dead-letter`,
+    agentEventsDeadLetterKey: 'agent-events',
+    nodeWorkQueue: (nodeId) => `${prefix}.node.${nodeId}.work`,
+    nodeWorkKey: (nodeId) => `node.${nodeId}.work`,
+    nodeControlQueue: (nodeId) => `${prefix}.node.${nodeId}.control`,
+    nodeControlKey: (nodeId) => `node.${nodeId}.control`,
+  };
+}
