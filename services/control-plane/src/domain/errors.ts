@@ -1,0 +1,32 @@
+/** Base of every error the use cases raise on purpose; the HTTP layer maps `code` to a status. */
+export class DomainError<TCode extends string = string> extends Error {
+  constructor(
+    readonly code: TCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'DomainError';
+  }
+}
+
+export class NotFoundError extends DomainError<'not_found'> {
+  constructor(what: string, id: string) {
+    super('not_found', `${what} ${id} was not found`);
+  }
+}
+
+export class ConflictError extends DomainError<'conflict'> {
+  constructor(message: string) {
+    super('conflict', message);
+  }
+}
+
+export class UnprocessableError extends DomainError<'unprocessable'> {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super('unprocessable', message);
+  }
+}

@@ -1,0 +1,42 @@
+import 'reflect-metadata';
+import { DataSource } from 'typeorm';
+import { ExecutionEntity } from './entities/execution.entity.js';
+import { NodeEntity } from './entities/node.entity.js';
+import { OutboxMessageEntity } from './entities/outbox-message.entity.js';
+import { ProcessedMessageEntity } from './entities/processed-message.entity.js';
+import { TaskEventEntity } from './entities/task-event.entity.js';
+import { TaskEntity } from './entities/task.entity.js';
+import { CreateCoreTables1795400000001 } from './migrations/0001-create-core-tables.js';
+
+export const ENTITIES = [
+  TaskEntity,
+  ExecutionEntity,
+  TaskEventEntity,
+  OutboxMessageEntity,
+  ProcessedMessageEntity,
+  NodeEntity,
+];
+
+/** In order; never edit one that has been released, add the next. */
+export const MIGRATIONS = [CreateCoreTables1795400000001];
+
+export interface DataSourceOptions {
+  url: string;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+export function createDataSource(options: DataSourceOptions): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
+    migrationsTableName: 'schema_migrations',
+    migrationsRun: false,
+    synchronize: false,
+    logging: false,
+    poolSize: options.poolSize ?? 10,
+    applicationName: options.applicationName ?? 'meridian-control-plane',
+  });
+}

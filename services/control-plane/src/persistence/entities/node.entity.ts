@@ -1,0 +1,16 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+
+@Entity('nodes')
+export class NodeEntity {
+  @PrimaryColumn('text') id!: string;
+  @Column('text', { name: 'org_id' }) orgId!: string;
+  @Column('text', { name: 'agent_id' }) agentId!: string;
+  @Column('text', { name: 'agent_version' }) agentVersion!: string;
+  @Column('integer', { name: 'protocol_version' }) protocolVersion!: number;
+  @Column('integer') capacity!: number;
+  @Column('integer', { name: 'reported_running' }) reportedRunning!: number;
+  @Column('jsonb') labels!: Record<string, string>;
+  @Column('boolean') draining!: boolean;
+  @Column('timestamptz', { name: 'first_seen_at' }) firstSeenAt!: Date;
+  @Column('timestamptz', { name: 'last_seen_at' }) lastSeenAt!: Date;
+}
