@@ -1,0 +1,26 @@
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { Topology } from '@meridian/contracts/topology';
+import type { RetryPolicy } from '../domain/retry-policy.js';
+import type { Clock } from './clock.js';
+
+export interface TaskDefaults {
+  timeoutSeconds: number;
+  maxRetries: number;
+  cancelGraceSeconds: number;
+  /** Upper bound on a node's capacity, whatever its agent announces. */
+  maxConcurrentTasksPerNode: number;
+  outputMaxBytes: number;
+  timeoutGraceSeconds: number;
+}
+
+/** What every use case needs; built once in `main.ts`. */
+export interface AppDeps {
+  dataSource: DataSource;
+  clock: Clock;
+  random: () => number;
+  topology: Topology;
+  defaults: TaskDefaults;
+  retryPolicy: RetryPolicy;
+  logger: Logger;
+}

@@ -1,0 +1,61 @@
+import type { EntityManager } from 'typeorm';
+import type { TaskStatus } from '@meridian/contracts/api/task';
+import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { transition, type TaskTransitionEvent } from '../domain/task-status.js';
+import { TaskEntity } from '../persistence/entities/task.entity.js';
+import { appendTaskEvents } from '../persistence/task-event.writes.js';
+import type { Actor } from './actor.js';
+import type { AppDeps } from './app-deps.js';
+
+export interface UserTransitionContext {
+  manager: EntityManager;
+  task: TaskEntity;
+  from: TaskStatus;
+  to: TaskStatus;
+  now: Date;
+}
+
+type Outcome = { rejected: string } | { task: TaskEntity };
+
+/**
+ * Runs a user's request to move a task (cancel, retry) under a row lock. A move the state machine
+ * refuses is recorded as a `TransitionRejected` event and answered with 409; nothing else changes.
+ */
+export async function applyUserTransition(
+  deps: AppDeps,
+  actor: Actor,
+  taskId: string,
+  event: TaskTransitionEvent,
+  apply: (context: UserTransitionContext) => Promise<void>,
+): Promise<TaskEntity> {
+  const now = deps.clock.now();
+  const outcome = await deps.dataSource.transaction(async (manager): Promise<Outcome> => {
+    const task = await manager
+      .getRepository(TaskEntity)
+      .createQueryBuilder('task')
+      .setLock('pessimistic_write')
+      .where('task.id = :taskId AND task.org_id = :orgId', { taskId, orgId: actor.orgId })
+      .getOne();
+    if (!task) throw new NotFoundError('task', taskId);
+    const result = transition(task.status, event);
+    if (!result.ok) {
+      await appendTaskEvents(manager, [
+        {
+          orgId: task.orgId,
+          taskId: task.id,
+          type: 'TransitionRejected',
+          fromStatus: task.status,
+          actor: `user:${actor.userId}`,
+          correlationId: actor.correlationId,
+          data: { event: event.type, error: result.error },
+          occurredAt: now,
+        },
+      ]);
+      return { rejected: result.error };
+    }
+    await apply({ manager, task, from: result.from, to: result.to, now });
+    return { task };
+  });
+  if ('rejected' in outcome) throw new ConflictError(outcome.rejected);
+  return outcome.task;
+}

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { DEFAULT_TOPOLOGY_PREFIX } from '@meridian/contracts/topology';
+
+export const DEV_JWT_SECRET = 'dev-secret-change-me';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const secondsList = z
+  .string()
+  .regex(/^\d+(\s*,\s*\d+)*$/, 'a comma-separated list of whole seconds, e.g. 5,30,120')
+  .transform((value) => value.split(',').map((part) => Number(part.trim())));
+
+/** Every setting of the control plane, with the defaults of seed 004. */
+const ConfigSchema = z
+  .object({
+    NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
+    DATABASE_URL: z.string().min(1).default('postgres://postgres@127.0.0.1:5432/meridian'),
+    AMQP_URL: z.string().min(1).default('amqp://guest:guest@127.0.0.1:5672'),
+    HOST: z.string().default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65_535).default(8080),
+    JWT_SECRET: z.string().min(16, 'JWT_SECRET must be at least 16 characters').optional(),
+    JWKS_URL: z.url().optional(),
+    JWT_ISSUER: z.string().optional(),
+    JWT_AUDIENCE: z.string().optional(),
+    TOPOLOGY_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default(DEFAULT_TOPOLOGY_PREFIX),
+    DEFAULT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(300),
+    MAX_RETRIES: z.coerce.number().int().min(0).default(3),
+    RETRY_BACKOFF_SECONDS: secondsList.default([5, 30, 120]),
+    RETRY_JITTER_RATIO: z.coerce.number().min(0).max(1).default(0.1),
+    MAX_CONCURRENT_TASKS_PER_NODE: z.coerce.number().int().min(1).default(10),
+    EXECUTION_LOG_MAX_BYTES: z.coerce.number().int().min(1024).default(65_536),
+    CLEANUP_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+    CANCEL_GRACE_SECONDS: z.coerce.number().int().min(0).default(10),
+    /** Extra time past an execution's deadline before the control plane declares it timed out. */
+    TIMEOUT_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
+    DB_POOL_SIZE: z.coerce.number().int().min(2).default(20),
+    CONSUMER_PREFETCH: z.coerce.number().int().min(1).default(500),
+    CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).default(200),
+    DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
+    OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
+    /** Safety-net polling of the dispatcher and outbox relay; normally they wake on NOTIFY. */
+    POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+    MIGRATE_ON_START: booleanFlag.default(false),
+    LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  })
+  .refine((c) => c.NODE_ENV !== 'production' || c.JWT_SECRET !== undefined || c.JWKS_URL !== undefined, {
+    message: 'production needs JWT_SECRET or JWKS_URL',
+    path: ['JWT_SECRET'],
+  });
+
+export type Config = z.infer<typeof ConfigSchema> & { jwtSecretIsDevDefault: boolean };
+
+export class ConfigError extends Error {}
+
+/** Parses the environment once, at start-up; nothing else reads `process.env`. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = ConfigSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const useDevSecret = parsed.data.JWT_SECRET === undefined && parsed.data.JWKS_URL === undefined;
+  return {
+    ...parsed.data,
+    JWT_SECRET: useDevSecret ? DEV_JWT_SECRET : parsed.data.JWT_SECRET,
+    jwtSecretIsDevDefault: useDevSecret,
+  };
+}

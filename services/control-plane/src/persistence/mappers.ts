@@ -1,0 +1,100 @@
+import type { Execution } from '@meridian/contracts/api/execution';
+import type { Node } from '@meridian/contracts/api/node';
+import type { Task } from '@meridian/contracts/api/task';
+import type { TaskEvent } from '@meridian/contracts/api/task-event';
+import { priorityFromRank } from '../domain/node-selection.js';
+import type { ExecutionEntity } from './entities/execution.entity.js';
+import type { NodeEntity } from './entities/node.entity.js';
+import type { TaskEventEntity } from './entities/task-event.entity.js';
+import type { TaskEntity } from './entities/task.entity.js';
+
+const iso = (date: Date | null): string | null => (date ? date.toISOString() : null);
+
+export function toTaskDto(task: TaskEntity): Task {
+  return {
+    id: task.id,
+    orgId: task.orgId,
+    type: task.type,
+    name: task.name,
+    description: task.description,
+    priority: priorityFromRank(task.priority),
+    status: task.status,
+    targetType: task.targetType,
+    targetId: task.targetId,
+    nodeId: task.nodeId,
+    payload: task.payload,
+    metadata: task.metadata,
+    timeoutSeconds: task.timeoutSeconds,
+    maxRetries: task.maxRetries,
+    retryCount: task.retryCount,
+    scheduledAt: iso(task.scheduledAt),
+    nextAttemptAt: task.status === 'Retrying' ? iso(task.runAfter) : null,
+    createdAt: task.createdAt.toISOString(),
+    updatedAt: task.updatedAt.toISOString(),
+    startedAt: iso(task.startedAt),
+    completedAt: iso(task.completedAt),
+    createdBy: task.createdBy,
+    cancelledBy: task.cancelledBy,
+    cancellationReason: task.cancellationReason,
+    correlationId: task.correlationId,
+    currentExecutionId: task.currentExecutionId,
+  };
+}
+
+export function toExecutionDto(execution: ExecutionEntity): Execution {
+  return {
+    executionId: execution.id,
+    taskId: execution.taskId,
+    attempt: execution.attempt,
+    status: execution.status,
+    nodeId: execution.nodeId,
+    agentId: execution.agentId,
+    dispatchedAt: execution.dispatchedAt.toISOString(),
+    startedAt: iso(execution.startedAt),
+    completedAt: iso(execution.completedAt),
+    deadline: execution.deadline.toISOString(),
+    durationMs: execution.durationMs,
+    exitCode: execution.exitCode,
+    progressPercent: execution.progressPercent,
+    progressMessage: execution.progressMessage,
+    output: execution.output,
+    errorOutput: execution.errorOutput,
+    outputTruncatedBytes: execution.outputTruncatedBytes,
+    errorMessage: execution.errorMessage,
+    result: execution.result ?? null,
+  };
+}
+
+export function toTaskEventDto(event: TaskEventEntity): TaskEvent {
+  return {
+    id: event.id,
+    taskId: event.taskId,
+    executionId: event.executionId,
+    type: event.type,
+    fromStatus: event.fromStatus,
+    toStatus: event.toStatus,
+    actor: event.actor,
+    correlationId: event.correlationId,
+    messageId: event.messageId,
+    data: event.data,
+    occurredAt: event.occurredAt.toISOString(),
+    recordedAt: event.recordedAt.toISOString(),
+  };
+}
+
+export function toNodeDto(node: NodeEntity, runningCount: number, online: boolean): Node {
+  return {
+    id: node.id,
+    orgId: node.orgId,
+    status: !online ? 'offline' : node.draining ? 'draining' : 'online',
+    agentId: node.agentId,
+    agentVersion: node.agentVersion,
+    protocolVersion: node.protocolVersion,
+    capacity: node.capacity,
+    runningCount,
+    reportedRunning: node.reportedRunning,
+    labels: node.labels,
+    lastSeenAt: node.lastSeenAt.toISOString(),
+    firstSeenAt: node.firstSeenAt.toISOString(),
+  };
+}
