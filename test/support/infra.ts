@@ -137,7 +137,9 @@ async function findService(
       await probe(fromEnv);
     } catch (error) {
       // The variable was set on purpose: falling back to something else would hide the mistake.
-      throw new Error(`${variable}=${redactUrl(fromEnv)} is set but does not answer: ${describe(error)}`);
+      throw new Error(
+        `${variable}=${redactUrl(fromEnv)} is set but does not answer (${describe(error)}); start that server, fix the URL, or unset ${variable} to use the local default or testcontainers`,
+      );
     }
     return { url: fromEnv, source: 'env', tried: [] };
   }

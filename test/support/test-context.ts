@@ -1,0 +1,155 @@
+import { randomBytes } from 'node:crypto';
+import { connect as connectAmqp } from 'amqplib';
+import type { Channel, ChannelModel } from 'amqplib';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { topology } from '@meridian/contracts/topology';
+import { cloneDatabase } from './database.js';
+import type { ClonedDatabase } from './database.js';
+
+/** What a test file gets from `useTestDatabase()`; read it inside tests and hooks, not at import. */
+export interface TestDatabase {
+  readonly url: string;
+  readonly name: string;
+}
+
+/**
+ * A database of this test file's own, cloned from the run's migrated template in `beforeAll` and
+ * dropped in `afterAll`. Call it at the top level of the file (or of a `describe`).
+ */
+export function useTestDatabase(): TestDatabase {
+  let database: ClonedDatabase | undefined;
+  beforeAll(async () => {
+    database = await cloneDatabase(inject('databaseServerUrl'), inject('templateDatabase'));
+  });
+  afterAll(async () => {
+    await database?.drop();
+    database = undefined;
+  });
+  const current = (): ClonedDatabase => {
+    if (!database) throw new Error('the test database exists only between beforeAll and afterAll');
+    return database;
+  };
+  return {
+    get url() {
+      return current().url;
+    },
+    get name() {
+      return current().name;
+    },
+  };
+}
+
+/** The broker URL found by the global setup. */
+export function testAmqpUrl(): string {
+  return inject('amqpUrl');
+}
+
+/** A topology prefix of the test's own (`t-<8 hex>`), so that tests share one broker safely. */
+export function uniquePrefix(): string {
+  return `t-${randomBytes(4).toString('hex')}`;
+}
+
+export interface BrokerObjects {
+  /** Queue names; defaults to the control plane's queues of the prefix plus those of `nodeIds`. */
+  queues?: string[];
+  /** Exchange names; defaults to the three exchanges of the prefix. */
+  exchanges?: string[];
+  /** Nodes whose work and control queues are deleted along with the defaults. */
+  nodeIds?: string[];
+}
+
+/**
+ * Deletes a test's queues and exchanges by name (AMQP has no "delete by prefix"). Every name must
+ * start with `<prefix>.`, so that a mistake cannot delete another test's or a deployment's objects.
+ * Missing objects are not an error.
+ */
+export async function deleteBrokerObjects(
+  amqpUrl: string,
+  prefix: string,
+  objects: BrokerObjects = {},
+): Promise<void> {
+  const names = topology(prefix);
+  const nodeQueues = (objects.nodeIds ?? []).flatMap((id) => [
+    names.nodeWorkQueue(id),
+    names.nodeControlQueue(id),
+  ]);
+  const queues = objects.queues ?? [names.agentEventsQueue, names.agentEventsDeadLetterQueue, ...nodeQueues];
+  const exchanges = objects.exchanges ?? [
+    names.commandsExchange,
+    names.agentEventsExchange,
+    names.deadLetterExchange,
+  ];
+  const outside = [...queues, ...exchanges].filter((name) => !name.startsWith(`${prefix}.`));
+  if (outside.length > 0) {
+    throw new Error(`refusing to delete broker objects outside prefix ${prefix}: ${outside.join(', ')}`);
+  }
+
+  const connection = await connectAmqp(amqpUrl, { timeout: 5_000 });
+  try {
+    let channel = await openChannel(connection);
+    // A failed delete closes the channel (AMQP channel error): open a new one and go on.
+    const attempt = async (remove: (ch: Channel) => Promise<unknown>) => {
+      try {
+        await remove(channel);
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        channel = await openChannel(connection);
+      }
+    };
+    for (const queue of queues) await attempt((ch) => ch.deleteQueue(queue));
+    for (const exchange of exchanges) await attempt((ch) => ch.deleteExchange(exchange));
+    await channel.close().catch(() => undefined);
+  } finally {
+    await connection.close();
+  }
+}
+
+async function openChannel(connection: ChannelModel): Promise<Channel> {
+  const channel = await connection.createChannel();
+  channel.on('error', () => undefined); // reported through the rejected operation instead
+  return channel;
+}
+
+function isNotFound(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 404;
+}
+
+export interface WaitForOptions {
+  timeoutMs?: number;
+  intervalMs?: number;
+  /** What is awaited, for the error message. */
+  description?: string;
+}
+
+/**
+ * Polls `predicate` until it returns a truthy value (which it resolves to) or the deadline passes.
+ * A predicate that throws counts as "not yet"; its last error is reported at the deadline.
+ */
+export async function waitFor<T>(
+  predicate: () => T | Promise<T>,
+  { timeoutMs = 10_000, intervalMs = 50, description = 'condition' }: WaitForOptions = {},
+): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await predicate();
+      if (value) return value;
+      lastError = undefined;
+    } catch (error) {
+      lastError = error;
+    }
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) {
+      const suffix = lastError === undefined ? '' : `; last error: ${describeError(lastError)}`;
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${description}${suffix}`, {
+        cause: lastError,
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(intervalMs, remaining)));
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
