@@ -5,8 +5,10 @@
  * - `commands` (direct): the control plane publishes `ExecuteTask` with routing key
  *   `node.<nodeId>.work` and `CancelTask` with `node.<nodeId>.control`. Each agent declares its two
  *   queues and binds them, so a cancel never waits behind queued work.
- * - `agent-events` (direct): agents publish reports and heartbeats with the message type as routing
- *   key; the control plane consumes them from one durable quorum queue shared by all replicas.
+ * - `agent-events` (topic): agents publish reports and heartbeats with the message type as routing
+ *   key; the control plane consumes them from one durable quorum queue shared by all replicas,
+ *   bound with `#` so that a message type added by a newer agent still reaches it (and is
+ *   dead-lettered with a reason there, rather than dropped unseen by the broker).
  * - `dead-letter` (direct): messages that cannot be processed, routed by the name of their source.
  */
 export interface Topology {
@@ -22,6 +24,8 @@ export interface Topology {
   nodeControlQueue(nodeId: string): string;
   nodeControlKey(nodeId: string): string;
 }
+
+export const EXCHANGE_TYPES = { commands: 'direct', agentEvents: 'topic', deadLetter: 'direct' } as const;
 
 export const DEFAULT_TOPOLOGY_PREFIX = 'meridian';
 /** Deliveries of one message before the broker dead-letters it (quorum queue `x-delivery-limit`). */

@@ -1,7 +1,4 @@
-import { randomUUID } from 'node:crypto';
 import type { Task } from '@meridian/contracts/api/task';
-import { buildEnvelope } from '@meridian/contracts/messages/envelope';
-import { CANCEL_TASK, CANCEL_TASK_SCHEMA_VERSION, type CancelTask } from '@meridian/contracts/messages/cancel-task';
 import { ExecutionEntity } from '../persistence/entities/execution.entity.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
 import { toTaskDto } from '../persistence/mappers.js';
@@ -10,6 +7,7 @@ import { appendTaskEvents } from '../persistence/task-event.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
 import { applyUserTransition } from './user-transition.js';
+import { cancelCommandMessage } from './cancel-command.js';
 
 /**
  * Cancels a task that has not finished. If an execution is out on a node, the node is told to
@@ -37,27 +35,16 @@ export async function cancelTask(deps: AppDeps, actor: Actor, taskId: string, re
     const onNode = execution && execution.releasedAt === null;
     if (execution && onNode) {
       await manager.update(ExecutionEntity, { id: execution.id }, { status: 'Cancelling' });
-      const command: CancelTask = {
-        taskId: task.id,
-        executionId: execution.id,
-        reason: why,
-        gracePeriodSeconds: deps.defaults.cancelGraceSeconds,
-      };
-      const messageId = randomUUID();
       await enqueueOutboxMessages(manager, [
-        {
-          messageId,
-          exchange: deps.topology.commandsExchange,
-          routingKey: deps.topology.nodeControlKey(execution.nodeId),
-          type: CANCEL_TASK,
+        cancelCommandMessage(deps.topology, {
+          taskId: task.id,
+          executionId: execution.id,
+          nodeId: execution.nodeId,
+          reason: why,
+          gracePeriodSeconds: deps.defaults.cancelGraceSeconds,
           correlationId: actor.correlationId,
-          body: buildEnvelope(
-            CANCEL_TASK,
-            CANCEL_TASK_SCHEMA_VERSION,
-            { messageId, occurredAt: now, correlationId: actor.correlationId, nodeId: execution.nodeId },
-            command,
-          ),
-        },
+          now,
+        }),
       ]);
     }
     await appendTaskEvents(manager, [

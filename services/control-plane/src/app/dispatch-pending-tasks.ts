@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from 'typeorm';
+import type { TaskStatus } from '@meridian/contracts/api/task';
+import { buildEnvelope } from '@meridian/contracts/messages/envelope';
+import { EXECUTE_TASK, EXECUTE_TASK_SCHEMA_VERSION, type ExecuteTask } from '@meridian/contracts/messages/execute-task';
+import { assignTasksToNodes, type DispatchCandidate, type NodeSlots } from '../domain/node-selection.js';
+import { transition } from '../domain/task-status.js';
+import { enqueueOutboxMessages, type NewOutboxMessage } from '../persistence/outbox.writes.js';
+import { appendTaskEvents, type NewTaskEvent } from '../persistence/task-event.writes.js';
+import type { AppDeps } from './app-deps.js';
+import { OFFLINE_AFTER_MS } from './node-queries.js';
+
+/** Any constant: the key of the transaction lock that lets one dispatcher at a time count slots. */
+const DISPATCH_LOCK_KEY = 7_300_001;
+
+interface CandidateRow {
+  id: string;
+  org_id: string;
+  node_id: string | null;
+  status: TaskStatus;
+  type: string;
+  target_type: string;
+  target_id: string;
+  payload: Record<string, unknown>;
+  timeout_seconds: number;
+  attempt_count: number;
+  correlation_id: string;
+}
+
+/**
+ * One dispatch pass: sends waiting tasks (priority, then age) into free node slots only, never
+ * more than a node's capacity. Every replica may run it; a transaction-scoped advisory lock makes
+ * the slot count of one pass exact, and SKIP LOCKED passes over tasks a user is changing.
+ * Returns how many tasks were dispatched.
+ */
+export async function dispatchPendingTasks(deps: AppDeps, batchSize: number): Promise<number> {
+  const now = deps.clock.now();
+  const dispatched = await deps.dataSource.transaction(async (manager) => {
+    await manager.query('SELECT pg_advisory_xact_lock($1)', [DISPATCH_LOCK_KEY]);
+    const nodes = await freeNodes(manager, now);
+    if (nodes.length === 0) return [];
+    const candidates: CandidateRow[] = await manager.query(
+      `SELECT id, org_id, node_id, status, type, target_type, target_id, payload, timeout_seconds, attempt_count,
+              correlation_id
+         FROM tasks
+        WHERE status IN ('Pending','Retrying') AND run_after <= $1 AND org_id = ANY($2::text[])
+          AND (node_id IS NULL OR node_id = ANY($4::text[]))
+        ORDER BY priority DESC, run_after, created_at
+        LIMIT $3
+        FOR UPDATE SKIP LOCKED`,
+      [now, [...new Set(nodes.map((n) => n.orgId))], batchSize, nodes.map((n) => n.id)],
+    );
+    const byId = new Map(candidates.map((row) => [row.id, row]));
+    const assignments = assignTasksToNodes(
+      candidates.map((row): DispatchCandidate => ({ taskId: row.id, orgId: row.org_id, nodeId: row.node_id })),
+      nodes,
+    );
+    const agentOf = new Map(nodes.map((node) => [node.id, node.agentId]));
+    const planned = assignments.map(({ taskId, nodeId }) => {
+      const task = byId.get(taskId)!;
+      return { task, nodeId, agentId: agentOf.get(nodeId) ?? null, executionId: randomUUID(), attempt: task.attempt_count + 1 };
+    });
+    await writeDispatches(deps, manager, planned, now);
+    return planned;
+  });
+  for (const { task, nodeId, executionId } of dispatched) {
+    deps.logger.debug({ taskId: task.id, executionId, nodeId, correlationId: task.correlation_id }, 'task dispatched');
+  }
+  return dispatched.length;
+}
+
+interface FreeNode extends NodeSlots {
+  agentId: string;
+}
+
+async function freeNodes(manager: EntityManager, now: Date): Promise<FreeNode[]> {
+  const rows: { id: string; org_id: string; agent_id: string; capacity: number; active: string }[] = await manager.query(
+    `SELECT n.id, n.org_id, n.agent_id, n.capacity, coalesce(a.active, 0) AS active
+       FROM nodes n
+       LEFT JOIN (SELECT node_id, count(*) AS active FROM executions WHERE released_at IS NULL GROUP BY node_id) a
+              ON a.node_id = n.id
+      WHERE n.last_seen_at > $1 AND NOT n.draining AND n.capacity > coalesce(a.active, 0)`,
+    [new Date(now.getTime() - OFFLINE_AFTER_MS)],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    orgId: row.org_id,
+    agentId: row.agent_id,
+    capacity: row.capacity,
+    active: Number(row.active),
+  }));
+}
+
+interface PlannedDispatch {
+  task: CandidateRow;
+  nodeId: string;
+  agentId: string | null;
+  executionId: string;
+  attempt: number;
+}
+
+async function writeDispatches(
+  deps: AppDeps,
+  manager: EntityManager,
+  planned: readonly PlannedDispatch[],
+  now: Date,
+): Promise<void> {
+  if (planned.length === 0) return;
+  const deadlines = planned.map((p) => new Date(now.getTime() + p.task.timeout_seconds * 1000));
+  await manager.query(
+    `INSERT INTO executions (id, task_id, org_id, attempt, status, node_id, agent_id, dispatched_at, deadline,
+                             correlation_id)
+     SELECT id, task_id, org_id, attempt, 'Dispatched', node_id, agent_id, $8, deadline, correlation_id
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
+                   $9::text[]) AS u(id, task_id, org_id, attempt, node_id, agent_id, deadline, correlation_id)`,
+    [
+      planned.map((p) => p.executionId),
+      planned.map((p) => p.task.id),
+      planned.map((p) => p.task.org_id),
+      planned.map((p) => p.attempt),
+      planned.map((p) => p.nodeId),
+      planned.map((p) => p.agentId),
+      deadlines,
+      now,
+      planned.map((p) => p.task.correlation_id),
+    ],
+  );
+  await manager.query(
+    `UPDATE tasks t SET status = 'Scheduled', current_execution_id = u.execution_id, attempt_count = u.attempt,
+                        updated_at = $3
+       FROM unnest($1::uuid[], $2::uuid[], $4::int[]) AS u(task_id, execution_id, attempt)
+      WHERE t.id = u.task_id`,
+    [planned.map((p) => p.task.id), planned.map((p) => p.executionId), now, planned.map((p) => p.attempt)],
+  );
+  const events: NewTaskEvent[] = [];
+  const messages: NewOutboxMessage[] = [];
+  planned.forEach((p, index) => {
+    const moved = transition(p.task.status, { type: 'Dispatch', executionId: p.executionId, nodeId: p.nodeId });
+    if (!moved.ok) throw new Error(`dispatch of task ${p.task.id}: ${moved.error}`);
+    const deadline = deadlines[index]!;
+    events.push({
+      orgId: p.task.org_id,
+      taskId: p.task.id,
+      executionId: p.executionId,
+      type: 'TaskDispatched',
+      fromStatus: moved.from,
+      toStatus: moved.to,
+      actor: 'system:dispatcher',
+      correlationId: p.task.correlation_id,
+      data: { nodeId: p.nodeId, attempt: p.attempt, deadline: deadline.toISOString() },
+      occurredAt: now,
+    });
+    const command: ExecuteTask = {
+      taskId: p.task.id,
+      executionId: p.executionId,
+      attempt: p.attempt,
+      orgId: p.task.org_id,
+      type: p.task.type,
+      target: { type: p.task.target_type, id: p.task.target_id },
+      payload: p.task.payload,
+      timeoutSeconds: p.task.timeout_seconds,
+      deadline: deadline.toISOString(),
+    };
+    const messageId = randomUUID();
+    messages.push({
+      messageId,
+      exchange: deps.topology.commandsExchange,
+      routingKey: deps.topology.nodeWorkKey(p.nodeId),
+      type: EXECUTE_TASK,
+      correlationId: p.task.correlation_id,
+      body: buildEnvelope(
+        EXECUTE_TASK,
+        EXECUTE_TASK_SCHEMA_VERSION,
+        { messageId, occurredAt: now, correlationId: p.task.correlation_id, nodeId: p.nodeId },
+        command,
+      ),
+    });
+  });
+  await appendTaskEvents(manager, events);
+  await enqueueOutboxMessages(manager, messages);
+}

@@ -1,0 +1,134 @@
+import type { EntityManager } from 'typeorm';
+import type { AgentMessage, ExecutionReport } from '@meridian/contracts/messages/agent-message';
+import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
+import { decideReport } from '../domain/execution-report.js';
+import { ExecutionEntity } from '../persistence/entities/execution.entity.js';
+import { TaskEntity } from '../persistence/entities/task.entity.js';
+import { lockExecutionsWithTasks } from '../persistence/execution-with-task.js';
+import { notifyDispatchers } from '../persistence/outbox.writes.js';
+import { appendTaskEvents, type NewTaskEvent } from '../persistence/task-event.writes.js';
+import type { AppDeps } from './app-deps.js';
+import { recordHeartbeats } from './record-heartbeats.js';
+import { effectsOfReport, type RowChanges } from './report-effects.js';
+
+export type RecordOutcome = 'applied' | 'ignored' | 'duplicate';
+
+export interface RecordResult {
+  messageId: string;
+  outcome: RecordOutcome;
+  reason?: string;
+}
+
+/**
+ * Applies a batch of agent messages in one transaction: dedupe by messageId, heartbeats upserted,
+ * each execution's reports applied in the order of the agent's sequence numbers with the execution
+ * and task rows locked. Reports that change nothing are recorded with the reason.
+ */
+export async function recordAgentMessages(deps: AppDeps, messages: readonly AgentMessage[]): Promise<RecordResult[]> {
+  const now = deps.clock.now();
+  return deps.dataSource.transaction(async (manager) => {
+    const results = new Map<string, RecordResult>();
+    const beats: { heartbeat: AgentHeartbeat; occurredAt: Date }[] = [];
+    const reports: ExecutionReport[] = [];
+    for (const message of messages) {
+      if (results.has(message.messageId)) continue;
+      if (message.type === 'AgentHeartbeat') {
+        beats.push({ heartbeat: message.payload, occurredAt: new Date(message.occurredAt) });
+        results.set(message.messageId, { messageId: message.messageId, outcome: 'applied' });
+      } else {
+        reports.push(message);
+      }
+    }
+    const changedNodes = await recordHeartbeats(manager, beats, now, deps.defaults.maxConcurrentTasksPerNode);
+    const fresh = await claimMessageIds(manager, reports);
+    for (const report of reports) {
+      if (!fresh.has(report.messageId)) {
+        results.set(report.messageId, { messageId: report.messageId, outcome: 'duplicate' });
+      }
+    }
+    const freshReports = reports.filter((report) => fresh.has(report.messageId));
+    const released = await applyReports(deps, manager, freshReports, now, results);
+    await markIgnored(manager, [...results.values()]);
+    if (released || changedNodes.length > 0) await notifyDispatchers(manager);
+    return messages.map((m) => results.get(m.messageId) ?? { messageId: m.messageId, outcome: 'duplicate' });
+  });
+}
+
+/** Inserts the dedupe rows; returns the ids that were new. A second delivery finds its row. */
+async function claimMessageIds(manager: EntityManager, reports: readonly ExecutionReport[]): Promise<Set<string>> {
+  if (reports.length === 0) return new Set();
+  const rows: { message_id: string }[] = await manager.query(
+    `INSERT INTO processed_messages (message_id, type, node_id, outcome)
+     SELECT *, 'applied' FROM unnest($1::uuid[], $2::text[], $3::text[])
+     ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
+    [reports.map((r) => r.messageId), reports.map((r) => r.type), reports.map((r) => r.nodeId)],
+  );
+  return new Set(rows.map((row) => row.message_id));
+}
+
+async function applyReports(
+  deps: AppDeps,
+  manager: EntityManager,
+  reports: readonly ExecutionReport[],
+  now: Date,
+  results: Map<string, RecordResult>,
+): Promise<boolean> {
+  const locked = await lockExecutionsWithTasks(manager, [...new Set(reports.map((r) => r.payload.executionId))]);
+  const ordered = [...reports].sort(
+    (a, b) =>
+      a.payload.executionId.localeCompare(b.payload.executionId) || a.payload.sequence - b.payload.sequence,
+  );
+  const changes = new Map<string, RowChanges>();
+  const events: NewTaskEvent[] = [];
+  let released = false;
+  for (const report of ordered) {
+    const execution = locked.get(report.payload.executionId);
+    if (!execution || execution.taskId !== report.payload.taskId) {
+      results.set(report.messageId, { messageId: report.messageId, outcome: 'ignored', reason: 'unknown execution' });
+      continue;
+    }
+    const decision = decideReport(report, execution, { status: execution.taskStatus, retryCount: execution.retryCount, maxRetries: execution.maxRetries }, {
+      now,
+      random: deps.random(),
+      retryPolicy: deps.retryPolicy,
+    });
+    if (decision.kind === 'ignored') {
+      results.set(report.messageId, { messageId: report.messageId, outcome: 'ignored', reason: decision.reason });
+      events.push({
+        orgId: execution.orgId,
+        taskId: execution.taskId,
+        executionId: execution.id,
+        type: 'ReportIgnored',
+        actor: `node:${report.nodeId}`,
+        correlationId: report.correlationId,
+        messageId: report.messageId,
+        data: { report: report.type, sequence: report.payload.sequence, reason: decision.reason },
+        occurredAt: new Date(report.occurredAt),
+      });
+      continue;
+    }
+    const rowChanges = changes.get(execution.id) ?? { execution: {}, task: {} };
+    changes.set(execution.id, rowChanges);
+    events.push(effectsOfReport(report, decision, execution, rowChanges, now, deps.defaults.outputMaxBytes));
+    released ||= decision.execution.release;
+    results.set(report.messageId, { messageId: report.messageId, outcome: 'applied' });
+  }
+  for (const [executionId, rowChanges] of changes) {
+    const execution = locked.get(executionId);
+    if (!execution) continue;
+    await manager.update(ExecutionEntity, { id: executionId }, rowChanges.execution);
+    if (Object.keys(rowChanges.task).length > 0) await manager.update(TaskEntity, { id: execution.taskId }, rowChanges.task);
+  }
+  await appendTaskEvents(manager, events);
+  return released;
+}
+
+async function markIgnored(manager: EntityManager, results: readonly RecordResult[]): Promise<void> {
+  const ignored = results.filter((r) => r.outcome === 'ignored');
+  if (ignored.length === 0) return;
+  await manager.query(
+    `UPDATE processed_messages p SET outcome = 'ignored', reason = u.reason
+       FROM unnest($1::uuid[], $2::text[]) AS u(message_id, reason) WHERE p.message_id = u.message_id`,
+    [ignored.map((r) => r.messageId), ignored.map((r) => r.reason ?? null)],
+  );
+}

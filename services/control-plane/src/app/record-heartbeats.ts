@@ -1,0 +1,50 @@
+import type { EntityManager } from 'typeorm';
+import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
+
+/**
+ * Upserts the node rows of a batch of heartbeats in one statement (only the newest beat per node).
+ * A node id already owned by another organisation is refused: its row is left as it was.
+ * Returns the ids of nodes whose row changed.
+ */
+export async function recordHeartbeats(
+  manager: EntityManager,
+  beats: readonly { heartbeat: AgentHeartbeat; occurredAt: Date }[],
+  now: Date,
+  capacityLimit: number,
+): Promise<string[]> {
+  const newest = new Map<string, { heartbeat: AgentHeartbeat; occurredAt: Date }>();
+  for (const beat of beats) {
+    const seen = newest.get(beat.heartbeat.nodeId);
+    if (!seen || seen.occurredAt <= beat.occurredAt) newest.set(beat.heartbeat.nodeId, beat);
+  }
+  if (newest.size === 0) return [];
+  const rows = [...newest.values()].map((b) => b.heartbeat);
+  const updated: { id: string }[] = await manager.query(
+    `INSERT INTO nodes AS n (id, org_id, agent_id, agent_version, protocol_version, capacity, reported_running,
+                             labels, draining, first_seen_at, last_seen_at)
+     SELECT id, org_id, agent_id, agent_version, protocol_version, capacity, reported_running, labels, draining, $10, $10
+       FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::jsonb[],
+                   $9::boolean[])
+         AS u(id, org_id, agent_id, agent_version, protocol_version, capacity, reported_running, labels, draining)
+     ON CONFLICT (id) DO UPDATE SET
+       agent_id = EXCLUDED.agent_id, agent_version = EXCLUDED.agent_version,
+       protocol_version = EXCLUDED.protocol_version, capacity = EXCLUDED.capacity,
+       reported_running = EXCLUDED.reported_running, labels = EXCLUDED.labels, draining = EXCLUDED.draining,
+       last_seen_at = EXCLUDED.last_seen_at
+     WHERE n.org_id = EXCLUDED.org_id
+     RETURNING n.id`,
+    [
+      rows.map((h) => h.nodeId),
+      rows.map((h) => h.orgId),
+      rows.map((h) => h.agentId),
+      rows.map((h) => h.agentVersion),
+      rows.map((h) => h.protocolVersion),
+      rows.map((h) => Math.min(h.capacity, capacityLimit)),
+      rows.map((h) => h.runningExecutions.length),
+      rows.map((h) => JSON.stringify(h.labels)),
+      rows.map((h) => h.draining ?? false),
+      now,
+    ],
+  );
+  return updated.map((row) => row.id);
+}

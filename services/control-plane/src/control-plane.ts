@@ -1,0 +1,169 @@
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import type { Logger } from 'pino';
+import { Connection } from 'rabbitmq-client';
+import { topology as buildTopology } from '@meridian/contracts/topology';
+import type { AppDeps } from './app/app-deps.js';
+import { systemClock } from './app/clock.js';
+import { dispatchPendingTasks } from './app/dispatch-pending-tasks.js';
+import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
+import { recordAgentMessages } from './app/record-agent-messages.js';
+import type { Config } from './config.js';
+import { createAuthenticator } from './http/auth.js';
+import { createApp } from './http/create-app.js';
+import { startAgentEventsConsumer } from './messaging/agent-events.consumer.js';
+import { controlPlaneDeclarations } from './messaging/broker-topology.js';
+import { relayOutboxBatch, type ReturnedCommand } from './messaging/outbox-relay.js';
+import { reportsForReturnedCommands } from './messaging/returned-commands.js';
+import { createDataSource } from './persistence/data-source.js';
+import { runMigrations } from './persistence/migrate.js';
+import { NotificationListener } from './persistence/notification-listener.js';
+import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
+import { WorkLoop } from './scheduler/work-loop.js';
+
+export interface RunningControlPlane {
+  port: number;
+  stop(): Promise<void>;
+}
+
+/** The composition root: builds every part from the config, starts them, and stops them in order. */
+export async function startControlPlane(config: Config, logger: Logger): Promise<RunningControlPlane> {
+  if (config.MIGRATE_ON_START) {
+    const applied = await runMigrations(config.DATABASE_URL);
+    logger.info({ applied }, 'migrations applied');
+  }
+  const dataSource = createDataSource({ url: config.DATABASE_URL, poolSize: config.DB_POOL_SIZE });
+  await dataSource.initialize();
+  const topology = buildTopology(config.TOPOLOGY_PREFIX);
+  const deps: AppDeps = {
+    dataSource,
+    clock: systemClock,
+    random: Math.random,
+    topology,
+    logger,
+    retryPolicy: { backoffSeconds: config.RETRY_BACKOFF_SECONDS, jitterRatio: config.RETRY_JITTER_RATIO },
+    defaults: {
+      timeoutSeconds: config.DEFAULT_TIMEOUT_SECONDS,
+      maxRetries: config.MAX_RETRIES,
+      cancelGraceSeconds: config.CANCEL_GRACE_SECONDS,
+      maxConcurrentTasksPerNode: config.MAX_CONCURRENT_TASKS_PER_NODE,
+      outputMaxBytes: config.EXECUTION_LOG_MAX_BYTES,
+      timeoutGraceSeconds: config.TIMEOUT_GRACE_SECONDS,
+    },
+  };
+
+  const connection = new Connection({ url: config.AMQP_URL, connectionName: 'meridian-control-plane' });
+  connection.on('error', (error) => logger.error({ err: error }, 'broker connection error'));
+  connection.on('connection', () => logger.info('broker connected'));
+  const declarations = controlPlaneDeclarations(topology);
+  const returned = new Map<string, ReturnedCommand>();
+  const publisher = connection.createPublisher({
+    confirm: true,
+    maxAttempts: 2,
+    exchanges: declarations.exchanges,
+    queues: [declarations.agentEventsQueue, declarations.deadLetterQueue],
+    queueBindings: declarations.queueBindings,
+    onReturn: (message) => {
+      const messageId = message.messageId ?? '';
+      logger.warn({ messageId, routingKey: message.routingKey, type: message.type }, 'broker returned a command');
+      returned.set(messageId, {
+        messageId,
+        type: message.type ?? '',
+        routingKey: message.routingKey,
+        body: message.body as ReturnedCommand['body'],
+      });
+    },
+  });
+
+  const record = (messages: Parameters<typeof recordAgentMessages>[1]) => recordAgentMessages(deps, messages);
+  const relay = new WorkLoop({
+    name: 'outbox-relay',
+    batchSize: config.OUTBOX_BATCH_SIZE,
+    intervalMs: config.POLL_INTERVAL_MS,
+    logger,
+    pass: async () => {
+      const result = await relayOutboxBatch(dataSource, publisher, returned, config.OUTBOX_BATCH_SIZE, logger);
+      const reports = reportsForReturnedCommands(result.returned, systemClock.now());
+      if (reports.length > 0) await record(reports);
+      return result.published;
+    },
+  });
+  const dispatcher = new WorkLoop({
+    name: 'dispatcher',
+    batchSize: config.DISPATCH_BATCH_SIZE,
+    intervalMs: config.POLL_INTERVAL_MS,
+    logger,
+    pass: () => dispatchPendingTasks(deps, config.DISPATCH_BATCH_SIZE),
+  });
+  const deadlineSweep = new WorkLoop({
+    name: 'deadline-sweep',
+    batchSize: 100,
+    intervalMs: 5000,
+    logger,
+    pass: () => expireOverdueExecutions(deps, 100),
+  });
+  const listener = new NotificationListener(
+    config.DATABASE_URL,
+    { [OUTBOX_CHANNEL]: () => relay.wake(), [DISPATCH_CHANNEL]: () => dispatcher.wake() },
+    logger,
+  );
+  await listener.start();
+
+  const agentEvents = startAgentEventsConsumer({
+    connection,
+    publisher,
+    topology,
+    prefetch: config.CONSUMER_PREFETCH,
+    batchSize: config.CONSUMER_BATCH_SIZE,
+    logger,
+    record,
+  });
+  relay.start();
+  dispatcher.start();
+  deadlineSweep.start();
+
+  let shuttingDown = false;
+  const app = createApp({
+    app: deps,
+    auth: createAuthenticator({
+      secret: config.JWKS_URL ? undefined : config.JWT_SECRET,
+      jwksUrl: config.JWKS_URL,
+      issuer: config.JWT_ISSUER,
+      audience: config.JWT_AUDIENCE,
+    }),
+    readiness: {
+      postgres: async () => {
+        await dataSource.query('SELECT 1');
+      },
+      rabbitmq: () => (connection.ready ? Promise.resolve() : Promise.reject(new Error('broker not connected'))),
+    },
+    isShuttingDown: () => shuttingDown,
+  });
+  const server = await listen(app.fetch, config.HOST, config.PORT);
+  const port = (server.address() as AddressInfo).port;
+  logger.info({ port, prefix: topology.prefix }, 'control plane started');
+
+  return {
+    port,
+    async stop() {
+      shuttingDown = true;
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await agentEvents.consumer.close();
+      await agentEvents.drain();
+      await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false)]);
+      await relay.stop(true);
+      await listener.stop();
+      await publisher.close();
+      await connection.close();
+      await dataSource.destroy();
+      logger.info('control plane stopped');
+    },
+  };
+}
+
+function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname, port }, () => resolve(server));
+    server.once('error', reject);
+  });
+}

@@ -1,0 +1,79 @@
+import type { Publisher } from 'rabbitmq-client';
+import type { DataSource } from 'typeorm';
+import type { Logger } from 'pino';
+
+interface OutboxRow {
+  id: string;
+  message_id: string;
+  exchange: string;
+  routing_key: string;
+  type: string;
+  body: { payload?: { executionId?: string; taskId?: string } } & Record<string, unknown>;
+  correlation_id: string;
+}
+
+export interface ReturnedCommand {
+  messageId: string;
+  type: string;
+  routingKey: string;
+  body: OutboxRow['body'];
+}
+
+/**
+ * Publishes committed outbox rows with publisher confirms, then marks them sent, all while the
+ * rows are locked (SKIP LOCKED lets the relays of several replicas share the table). A publish
+ * that fails rolls the batch back: the rows stay and are sent again later, so delivery is at
+ * least once and consumers dedupe by messageId. Messages the broker returns as unroutable
+ * (`mandatory`) are handed to `onReturned`: they were not delivered.
+ */
+export async function relayOutboxBatch(
+  dataSource: DataSource,
+  publisher: Publisher,
+  returned: Map<string, ReturnedCommand>,
+  batchSize: number,
+  logger: Logger,
+): Promise<{ published: number; returned: ReturnedCommand[] }> {
+  return dataSource.transaction(async (manager) => {
+    const rows: OutboxRow[] = await manager.query(
+      `SELECT id, message_id, exchange, routing_key, type, body, correlation_id
+         FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      [batchSize],
+    );
+    if (rows.length === 0) return { published: 0, returned: [] };
+    try {
+      await Promise.all(
+        rows.map((row) =>
+          publisher.send(
+            {
+              exchange: row.exchange,
+              routingKey: row.routing_key,
+              messageId: row.message_id,
+              type: row.type,
+              correlationId: row.correlation_id,
+              contentType: 'application/json',
+              durable: true,
+              mandatory: true,
+            },
+            row.body,
+          ),
+        ),
+      );
+    } catch (error) {
+      await manager.query(
+        `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = ANY($1::bigint[])`,
+        [rows.map((row) => row.id), String(error)],
+      );
+      logger.warn({ err: error, count: rows.length }, 'outbox publish failed; will retry');
+      return { published: 0, returned: [] };
+    }
+    await manager.query(`UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [
+      rows.map((row) => row.id),
+    ]);
+    const bounced = rows.flatMap((row) => {
+      const hit = returned.get(row.message_id);
+      returned.delete(row.message_id);
+      return hit ? [hit] : [];
+    });
+    return { published: rows.length, returned: bounced };
+  });
+}
