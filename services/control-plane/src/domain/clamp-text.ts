@@ -7,7 +7,13 @@ export function clampText(text: string, maxBytes: number): { text: string; dropp
   if (bytes.length <= maxBytes) return { text, droppedBytes: 0 };
   const half = Math.floor(maxBytes / 2);
   const dropped = bytes.length - 2 * half;
-  const head = bytes.subarray(0, half).toString('utf8').replace(/\uFFFD$/, '');
-  const tail = bytes.subarray(bytes.length - half).toString('utf8').replace(/^\uFFFD/, '');
+  const head = bytes
+    .subarray(0, half)
+    .toString('utf8')
+    .replace(/\uFFFD$/, '');
+  const tail = bytes
+    .subarray(bytes.length - half)
+    .toString('utf8')
+    .replace(/^\uFFFD/, '');
   return { text: `${head}\n…[${dropped} bytes dropped]…\n${tail}`, droppedBytes: dropped };
 }

@@ -56,11 +56,17 @@ export function decideReport(
   context: ReportContext,
 ): ReportDecision {
   if (report.nodeId !== execution.nodeId) {
-    return { kind: 'ignored', reason: `report from node ${report.nodeId}, execution runs on ${execution.nodeId}` };
+    return {
+      kind: 'ignored',
+      reason: `report from node ${report.nodeId}, execution runs on ${execution.nodeId}`,
+    };
   }
   const sequence = report.payload.sequence;
   if (sequence <= execution.lastSequence) {
-    return { kind: 'ignored', reason: `stale report: sequence ${sequence} ≤ ${execution.lastSequence} already applied` };
+    return {
+      kind: 'ignored',
+      reason: `stale report: sequence ${sequence} ≤ ${execution.lastSequence} already applied`,
+    };
   }
   if (isExecutionFinished(execution.status)) {
     return { kind: 'ignored', reason: `execution already ${execution.status}` };
@@ -78,7 +84,12 @@ export function decideReport(
     case 'TaskAccepted':
       return { kind: 'applied', execution: change('Accepted'), task: null, retryAt: null };
     case 'TaskStarted':
-      return { kind: 'applied', execution: change('Running'), task: moveTask({ type: 'Start', executionId }), retryAt: null };
+      return {
+        kind: 'applied',
+        execution: change('Running'),
+        task: moveTask({ type: 'Start', executionId }),
+        retryAt: null,
+      };
     case 'TaskProgress':
       return {
         kind: 'applied',

@@ -53,7 +53,11 @@ function leastLoadedNode(load: Map<string, NodeSlots>, orgId: string): NodeSlots
   let best: NodeSlots | undefined;
   for (const node of load.values()) {
     if (node.orgId !== orgId || !hasFreeSlot(node)) continue;
-    if (!best || loadRatio(node) < loadRatio(best) || (loadRatio(node) === loadRatio(best) && node.id < best.id)) {
+    if (
+      !best ||
+      loadRatio(node) < loadRatio(best) ||
+      (loadRatio(node) === loadRatio(best) && node.id < best.id)
+    ) {
       best = node;
     }
   }

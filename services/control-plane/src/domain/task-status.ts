@@ -29,8 +29,7 @@ export const TASK_TRANSITION_EVENT_TYPES: TaskTransitionEventType[] = [
 ];
 
 export type TransitionResult =
-  | { ok: true; from: TaskStatus; to: TaskStatus }
-  | { ok: false; from: TaskStatus; error: string };
+  { ok: true; from: TaskStatus; to: TaskStatus } | { ok: false; from: TaskStatus; error: string };
 
 const FINISHED: ReadonlySet<TaskStatus> = new Set(['Completed', 'Failed', 'Timeout', 'Cancelled']);
 
