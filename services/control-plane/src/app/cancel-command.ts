@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { Topology } from '@meridian/contracts/topology';
 import { buildEnvelope } from '@meridian/contracts/messages/envelope';
-import { CANCEL_TASK, CANCEL_TASK_SCHEMA_VERSION, type CancelTask } from '@meridian/contracts/messages/cancel-task';
+import {
+  CANCEL_TASK,
+  CANCEL_TASK_SCHEMA_VERSION,
+  type CancelTask,
+} from '@meridian/contracts/messages/cancel-task';
 import type { NewOutboxMessage } from '../persistence/outbox.writes.js';
 
 export interface CancelCommandInput {

@@ -13,55 +13,72 @@ import { cancelCommandMessage } from './cancel-command.js';
  * Cancels a task that has not finished. If an execution is out on a node, the node is told to
  * stop it (on its control queue, ahead of any work); its slot is freed when the agent confirms.
  */
-export async function cancelTask(deps: AppDeps, actor: Actor, taskId: string, reason?: string): Promise<Task> {
+export async function cancelTask(
+  deps: AppDeps,
+  actor: Actor,
+  taskId: string,
+  reason?: string,
+): Promise<Task> {
   const why = reason ?? 'cancelled by user';
-  const task = await applyUserTransition(deps, actor, taskId, { type: 'Cancel', reason: why }, async (ctx) => {
-    const { manager, task, now } = ctx;
-    Object.assign(task, {
-      status: ctx.to,
-      cancelledBy: actor.userId,
-      cancellationReason: why,
-      completedAt: now,
-      updatedAt: now,
-    });
-    await manager.update(
-      TaskEntity,
-      { id: task.id },
-      { status: ctx.to, cancelledBy: actor.userId, cancellationReason: why, completedAt: now, updatedAt: now },
-    );
-    const execution = task.currentExecutionId
-      ? await manager.findOneBy(ExecutionEntity, { id: task.currentExecutionId })
-      : null;
-    const onNode = execution && execution.releasedAt === null;
-    if (execution && onNode) {
-      await manager.update(ExecutionEntity, { id: execution.id }, { status: 'Cancelling' });
-      await enqueueOutboxMessages(manager, [
-        cancelCommandMessage(deps.topology, {
+  const task = await applyUserTransition(
+    deps,
+    actor,
+    taskId,
+    { type: 'Cancel', reason: why },
+    async (ctx) => {
+      const { manager, task, now } = ctx;
+      Object.assign(task, {
+        status: ctx.to,
+        cancelledBy: actor.userId,
+        cancellationReason: why,
+        completedAt: now,
+        updatedAt: now,
+      });
+      await manager.update(
+        TaskEntity,
+        { id: task.id },
+        {
+          status: ctx.to,
+          cancelledBy: actor.userId,
+          cancellationReason: why,
+          completedAt: now,
+          updatedAt: now,
+        },
+      );
+      const execution = task.currentExecutionId
+        ? await manager.findOneBy(ExecutionEntity, { id: task.currentExecutionId })
+        : null;
+      const onNode = execution && execution.releasedAt === null;
+      if (execution && onNode) {
+        await manager.update(ExecutionEntity, { id: execution.id }, { status: 'Cancelling' });
+        await enqueueOutboxMessages(manager, [
+          cancelCommandMessage(deps.topology, {
+            taskId: task.id,
+            executionId: execution.id,
+            nodeId: execution.nodeId,
+            reason: why,
+            gracePeriodSeconds: deps.defaults.cancelGraceSeconds,
+            correlationId: actor.correlationId,
+            now,
+          }),
+        ]);
+      }
+      await appendTaskEvents(manager, [
+        {
+          orgId: task.orgId,
           taskId: task.id,
-          executionId: execution.id,
-          nodeId: execution.nodeId,
-          reason: why,
-          gracePeriodSeconds: deps.defaults.cancelGraceSeconds,
+          executionId: onNode ? execution.id : null,
+          type: 'TaskCancelled',
+          fromStatus: ctx.from,
+          toStatus: ctx.to,
+          actor: `user:${actor.userId}`,
           correlationId: actor.correlationId,
-          now,
-        }),
+          data: { reason: why, stopRequested: Boolean(onNode) },
+          occurredAt: now,
+        },
       ]);
-    }
-    await appendTaskEvents(manager, [
-      {
-        orgId: task.orgId,
-        taskId: task.id,
-        executionId: onNode ? execution.id : null,
-        type: 'TaskCancelled',
-        fromStatus: ctx.from,
-        toStatus: ctx.to,
-        actor: `user:${actor.userId}`,
-        correlationId: actor.correlationId,
-        data: { reason: why, stopRequested: Boolean(onNode) },
-        occurredAt: now,
-      },
-    ]);
-  });
+    },
+  );
   deps.logger.info({ taskId, correlationId: actor.correlationId }, 'task cancelled');
   return toTaskDto(task);
 }

@@ -61,7 +61,13 @@ export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBo
     const common = { orgId: task.orgId, taskId: task.id, actor: `user:${actor.userId}`, occurredAt: now };
     await appendTaskEvents(manager, [
       { ...common, type: 'TaskCreated', toStatus: 'Created', correlationId: actor.correlationId },
-      { ...common, type: 'TaskQueued', fromStatus: 'Created', toStatus: queued.to, correlationId: actor.correlationId },
+      {
+        ...common,
+        type: 'TaskQueued',
+        fromStatus: 'Created',
+        toStatus: queued.to,
+        correlationId: actor.correlationId,
+      },
     ]);
     await notifyDispatchers(manager);
   });

@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type { EntityManager } from 'typeorm';
 import type { TaskStatus } from '@meridian/contracts/api/task';
 import { buildEnvelope } from '@meridian/contracts/messages/envelope';
-import { EXECUTE_TASK, EXECUTE_TASK_SCHEMA_VERSION, type ExecuteTask } from '@meridian/contracts/messages/execute-task';
+import {
+  EXECUTE_TASK,
+  EXECUTE_TASK_SCHEMA_VERSION,
+  type ExecuteTask,
+} from '@meridian/contracts/messages/execute-task';
 import { assignTasksToNodes, type DispatchCandidate, type NodeSlots } from '../domain/node-selection.js';
 import { transition } from '../domain/task-status.js';
 import { enqueueOutboxMessages, type NewOutboxMessage } from '../persistence/outbox.writes.js';
@@ -52,19 +56,32 @@ export async function dispatchPendingTasks(deps: AppDeps, batchSize: number): Pr
     );
     const byId = new Map(candidates.map((row) => [row.id, row]));
     const assignments = assignTasksToNodes(
-      candidates.map((row): DispatchCandidate => ({ taskId: row.id, orgId: row.org_id, nodeId: row.node_id })),
+      candidates.map((row): DispatchCandidate => ({
+        taskId: row.id,
+        orgId: row.org_id,
+        nodeId: row.node_id,
+      })),
       nodes,
     );
     const agentOf = new Map(nodes.map((node) => [node.id, node.agentId]));
     const planned = assignments.map(({ taskId, nodeId }) => {
       const task = byId.get(taskId)!;
-      return { task, nodeId, agentId: agentOf.get(nodeId) ?? null, executionId: randomUUID(), attempt: task.attempt_count + 1 };
+      return {
+        task,
+        nodeId,
+        agentId: agentOf.get(nodeId) ?? null,
+        executionId: randomUUID(),
+        attempt: task.attempt_count + 1,
+      };
     });
     await writeDispatches(deps, manager, planned, now);
     return planned;
   });
   for (const { task, nodeId, executionId } of dispatched) {
-    deps.logger.debug({ taskId: task.id, executionId, nodeId, correlationId: task.correlation_id }, 'task dispatched');
+    deps.logger.debug(
+      { taskId: task.id, executionId, nodeId, correlationId: task.correlation_id },
+      'task dispatched',
+    );
   }
   return dispatched.length;
 }
@@ -74,14 +91,15 @@ interface FreeNode extends NodeSlots {
 }
 
 async function freeNodes(manager: EntityManager, now: Date): Promise<FreeNode[]> {
-  const rows: { id: string; org_id: string; agent_id: string; capacity: number; active: string }[] = await manager.query(
-    `SELECT n.id, n.org_id, n.agent_id, n.capacity, coalesce(a.active, 0) AS active
+  const rows: { id: string; org_id: string; agent_id: string; capacity: number; active: string }[] =
+    await manager.query(
+      `SELECT n.id, n.org_id, n.agent_id, n.capacity, coalesce(a.active, 0) AS active
        FROM nodes n
        LEFT JOIN (SELECT node_id, count(*) AS active FROM executions WHERE released_at IS NULL GROUP BY node_id) a
               ON a.node_id = n.id
       WHERE n.last_seen_at > $1 AND NOT n.draining AND n.capacity > coalesce(a.active, 0)`,
-    [new Date(now.getTime() - OFFLINE_AFTER_MS)],
-  );
+      [new Date(now.getTime() - OFFLINE_AFTER_MS)],
+    );
   return rows.map((row) => ({
     id: row.id,
     orgId: row.org_id,
@@ -135,7 +153,11 @@ async function writeDispatches(
   const events: NewTaskEvent[] = [];
   const messages: NewOutboxMessage[] = [];
   planned.forEach((p, index) => {
-    const moved = transition(p.task.status, { type: 'Dispatch', executionId: p.executionId, nodeId: p.nodeId });
+    const moved = transition(p.task.status, {
+      type: 'Dispatch',
+      executionId: p.executionId,
+      nodeId: p.nodeId,
+    });
     if (!moved.ok) throw new Error(`dispatch of task ${p.task.id}: ${moved.error}`);
     const deadline = deadlines[index]!;
     events.push({

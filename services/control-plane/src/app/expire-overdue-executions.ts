@@ -22,17 +22,29 @@ export async function expireOverdueExecutions(deps: AppDeps, batchSize: number):
       [cutoff, batchSize],
     );
     if (due.length === 0) return 0;
-    const locked = await lockExecutionsWithTasks(manager, due.map((row) => row.id));
+    const locked = await lockExecutionsWithTasks(
+      manager,
+      due.map((row) => row.id),
+    );
     for (const execution of locked.values()) {
       const moved = transition(execution.taskStatus, { type: 'TimeOut', executionId: execution.id });
       const applies = moved.ok && execution.currentExecutionId === execution.id;
       await manager.update(
         ExecutionEntity,
         { id: execution.id },
-        { status: 'Timeout', releasedAt: now, completedAt: now, errorMessage: 'no end report before the deadline' },
+        {
+          status: 'Timeout',
+          releasedAt: now,
+          completedAt: now,
+          errorMessage: 'no end report before the deadline',
+        },
       );
       if (applies) {
-        await manager.update(TaskEntity, { id: execution.taskId }, { status: 'Timeout', completedAt: now, updatedAt: now });
+        await manager.update(
+          TaskEntity,
+          { id: execution.taskId },
+          { status: 'Timeout', completedAt: now, updatedAt: now },
+        );
       }
       await appendTaskEvents(manager, [
         {

@@ -1,5 +1,8 @@
 import type { Node } from '@meridian/contracts/api/node';
-import { HEARTBEAT_INTERVAL_SECONDS, MISSED_HEARTBEATS_BEFORE_OFFLINE } from '@meridian/contracts/messages/agent-heartbeat';
+import {
+  HEARTBEAT_INTERVAL_SECONDS,
+  MISSED_HEARTBEATS_BEFORE_OFFLINE,
+} from '@meridian/contracts/messages/agent-heartbeat';
 import { NotFoundError } from '../domain/errors.js';
 import { NodeEntity } from '../persistence/entities/node.entity.js';
 import { toNodeDto } from '../persistence/mappers.js';
@@ -28,7 +31,10 @@ export async function listNodes(deps: AppDeps, actor: Actor): Promise<Node[]> {
     order: { id: 'ASC' },
     take: 1000,
   });
-  const counts = await activeCounts(deps, nodes.map((node) => node.id));
+  const counts = await activeCounts(
+    deps,
+    nodes.map((node) => node.id),
+  );
   const now = deps.clock.now();
   return nodes.map((node) => toNodeDto(node, counts.get(node.id) ?? 0, isNodeOnline(node.lastSeenAt, now)));
 }

@@ -24,7 +24,10 @@ export interface RecordResult {
  * each execution's reports applied in the order of the agent's sequence numbers with the execution
  * and task rows locked. Reports that change nothing are recorded with the reason.
  */
-export async function recordAgentMessages(deps: AppDeps, messages: readonly AgentMessage[]): Promise<RecordResult[]> {
+export async function recordAgentMessages(
+  deps: AppDeps,
+  messages: readonly AgentMessage[],
+): Promise<RecordResult[]> {
   const now = deps.clock.now();
   return deps.dataSource.transaction(async (manager) => {
     const results = new Map<string, RecordResult>();
@@ -55,7 +58,10 @@ export async function recordAgentMessages(deps: AppDeps, messages: readonly Agen
 }
 
 /** Inserts the dedupe rows; returns the ids that were new. A second delivery finds its row. */
-async function claimMessageIds(manager: EntityManager, reports: readonly ExecutionReport[]): Promise<Set<string>> {
+async function claimMessageIds(
+  manager: EntityManager,
+  reports: readonly ExecutionReport[],
+): Promise<Set<string>> {
   if (reports.length === 0) return new Set();
   const rows: { message_id: string }[] = await manager.query(
     `INSERT INTO processed_messages (message_id, type, node_id, outcome)
@@ -73,7 +79,9 @@ async function applyReports(
   now: Date,
   results: Map<string, RecordResult>,
 ): Promise<boolean> {
-  const locked = await lockExecutionsWithTasks(manager, [...new Set(reports.map((r) => r.payload.executionId))]);
+  const locked = await lockExecutionsWithTasks(manager, [
+    ...new Set(reports.map((r) => r.payload.executionId)),
+  ]);
   const ordered = [...reports].sort(
     (a, b) =>
       a.payload.executionId.localeCompare(b.payload.executionId) || a.payload.sequence - b.payload.sequence,
@@ -84,16 +92,29 @@ async function applyReports(
   for (const report of ordered) {
     const execution = locked.get(report.payload.executionId);
     if (!execution || execution.taskId !== report.payload.taskId) {
-      results.set(report.messageId, { messageId: report.messageId, outcome: 'ignored', reason: 'unknown execution' });
+      results.set(report.messageId, {
+        messageId: report.messageId,
+        outcome: 'ignored',
+        reason: 'unknown execution',
+      });
       continue;
     }
-    const decision = decideReport(report, execution, { status: execution.taskStatus, retryCount: execution.retryCount, maxRetries: execution.maxRetries }, {
-      now,
-      random: deps.random(),
-      retryPolicy: deps.retryPolicy,
-    });
+    const decision = decideReport(
+      report,
+      execution,
+      { status: execution.taskStatus, retryCount: execution.retryCount, maxRetries: execution.maxRetries },
+      {
+        now,
+        random: deps.random(),
+        retryPolicy: deps.retryPolicy,
+      },
+    );
     if (decision.kind === 'ignored') {
-      results.set(report.messageId, { messageId: report.messageId, outcome: 'ignored', reason: decision.reason });
+      results.set(report.messageId, {
+        messageId: report.messageId,
+        outcome: 'ignored',
+        reason: decision.reason,
+      });
       events.push({
         orgId: execution.orgId,
         taskId: execution.taskId,
@@ -117,7 +138,8 @@ async function applyReports(
     const execution = locked.get(executionId);
     if (!execution) continue;
     await manager.update(ExecutionEntity, { id: executionId }, rowChanges.execution);
-    if (Object.keys(rowChanges.task).length > 0) await manager.update(TaskEntity, { id: execution.taskId }, rowChanges.task);
+    if (Object.keys(rowChanges.task).length > 0)
+      await manager.update(TaskEntity, { id: execution.taskId }, rowChanges.task);
   }
   await appendTaskEvents(manager, events);
   return released;

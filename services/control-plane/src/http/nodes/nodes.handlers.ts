@@ -1,0 +1,17 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../../app/app-deps.js';
+import { getNode, listNodes } from '../../app/node-queries.js';
+import { actorOf } from '../authorize.js';
+import type { HttpEnv } from '../http-env.js';
+import { getNodeRoute, listNodesRoute } from './nodes.routes.js';
+
+/** `/nodes` operations; mount under `/api/v1` behind `authenticate`. */
+export function createNodeRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
+  const router = new OpenAPIHono<HttpEnv>();
+
+  router.openapi(listNodesRoute, async (c) => c.json({ items: await listNodes(deps, actorOf(c)) }, 200));
+
+  router.openapi(getNodeRoute, async (c) => c.json(await getNode(deps, actorOf(c), c.req.valid('param').id), 200));
+
+  return router;
+}

@@ -1,0 +1,47 @@
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { AppDeps } from '../../app/app-deps.js';
+import { cancelTask } from '../../app/cancel-task.js';
+import { createTask } from '../../app/create-task.js';
+import { retryTask } from '../../app/retry-task.js';
+import { getTask, listTaskEvents, listTasks } from '../../app/task-queries.js';
+import { actorOf } from '../authorize.js';
+import type { HttpEnv } from '../http-env.js';
+import {
+  cancelTaskRoute,
+  createTaskRoute,
+  getTaskRoute,
+  listTaskEventsRoute,
+  listTasksRoute,
+  retryTaskRoute,
+} from './tasks.routes.js';
+
+/** `/tasks` operations; mount under `/api/v1` behind `authenticate`. */
+export function createTaskRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
+  const router = new OpenAPIHono<HttpEnv>();
+
+  router.openapi(createTaskRoute, async (c) => {
+    const task = await createTask(deps, actorOf(c), c.req.valid('json'));
+    c.header('Location', `${c.req.path}/${task.id}`);
+    return c.json(task, 201);
+  });
+
+  router.openapi(listTasksRoute, async (c) => c.json(await listTasks(deps, actorOf(c), c.req.valid('query')), 200));
+
+  router.openapi(getTaskRoute, async (c) => c.json(await getTask(deps, actorOf(c), c.req.valid('param').id), 200));
+
+  router.openapi(cancelTaskRoute, async (c) => {
+    const reason = c.req.valid('json').reason ?? c.req.valid('query').reason;
+    return c.json(await cancelTask(deps, actorOf(c), c.req.valid('param').id, reason), 200);
+  });
+
+  router.openapi(retryTaskRoute, async (c) =>
+    c.json(await retryTask(deps, actorOf(c), c.req.valid('param').id), 200),
+  );
+
+  router.openapi(listTaskEventsRoute, async (c) => {
+    const items = await listTaskEvents(deps, actorOf(c), c.req.valid('param').id);
+    return c.json({ items }, 200);
+  });
+
+  return router;
+}

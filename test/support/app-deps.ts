@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
+import { topology } from '@meridian/contracts/topology';
+import type { Actor } from '@meridian/control-plane/app/actor';
+import type { AppDeps } from '@meridian/control-plane/app/app-deps';
+import { createDataSource } from '@meridian/control-plane/persistence/data-source';
+
+/** A clock the test moves by hand. */
+export class ManualClock {
+  constructor(private current = new Date('2026-06-01T12:00:00.000Z')) {}
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+  set(date: Date): void {
+    this.current = new Date(date);
+  }
+}
+
+/** Use-case dependencies on a real database, with the defaults of seed 004 and a manual clock. */
+export async function createTestAppDeps(
+  databaseUrl: string,
+  clock = new ManualClock(),
+): Promise<AppDeps & { clock: ManualClock }> {
+  const dataSource = createDataSource({ url: databaseUrl, poolSize: 4 });
+  await dataSource.initialize();
+  return {
+    dataSource,
+    clock,
+    random: () => 0.5,
+    topology: topology(`t-${randomUUID().slice(0, 8)}`),
+    logger: pino({ level: 'silent' }),
+    retryPolicy: { backoffSeconds: [5, 30, 120], jitterRatio: 0.1 },
+    defaults: {
+      timeoutSeconds: 300,
+      maxRetries: 3,
+      cancelGraceSeconds: 10,
+      maxConcurrentTasksPerNode: 10,
+      outputMaxBytes: 65_536,
+      timeoutGraceSeconds: 30,
+    },
+  };
+}
+
+export function actorOf(
+  orgId: string,
+  permissions: string[] = ['task:read', 'task:write', 'node:read'],
+): Actor {
+  return {
+    orgId,
+    userId: 'user-1',
+    permissions: new Set(permissions),
+    correlationId: `corr-${randomUUID()}`,
+  };
+}
+
+/** A heartbeat envelope as an agent would send it. */
+export function heartbeat(nodeId: string, orgId: string, capacity: number, at: Date): AgentMessage {
+  return {
+    messageId: randomUUID(),
+    type: 'AgentHeartbeat',
+    schemaVersion: 1,
+    occurredAt: at.toISOString(),
+    correlationId: `hb-${nodeId}`,
+    nodeId,
+    payload: {
+      nodeId,
+      orgId,
+      agentId: `${nodeId}-agent`,
+      agentVersion: '0.1.0',
+      protocolVersion: 1,
+      capacity,
+      runningExecutions: [],
+      labels: { zone: 'test' },
+    },
+  };
+}
+
+type ReportType = Exclude<AgentMessage['type'], 'AgentHeartbeat'>;
+
+/** A report envelope about one execution. */
+export function report(
+  type: ReportType,
+  execution: { taskId: string; executionId: string; nodeId: string },
+  sequence: number,
+  fields: Record<string, unknown> = {},
+  at = new Date(),
+): AgentMessage {
+  return {
+    messageId: randomUUID(),
+    type,
+    schemaVersion: 1,
+    occurredAt: at.toISOString(),
+    correlationId: 'corr-report',
+    nodeId: execution.nodeId,
+    payload: { taskId: execution.taskId, executionId: execution.executionId, sequence, ...fields },
+  } as AgentMessage;
+}
