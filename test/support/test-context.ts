@@ -5,6 +5,7 @@ import { afterAll, beforeAll, inject } from 'vitest';
 import { topology } from '@meridian/contracts/topology';
 import { cloneDatabase } from './database.js';
 import type { ClonedDatabase } from './database.js';
+import { runningProcesses, stopAllProcesses } from './processes.js';
 
 export { waitFor } from './wait-for.js';
 export type { WaitForOptions } from './wait-for.js';
@@ -115,4 +116,17 @@ async function openChannel(connection: ChannelModel): Promise<Channel> {
 
 function isNotFound(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 404;
+}
+
+/**
+ * Fails the file when it leaves control-plane or agent processes running (after stopping them), so
+ * that a missing `stop()` shows up where it happens instead of as a port or queue clash later.
+ */
+export function failOnLeakedProcesses(): void {
+  afterAll(async () => {
+    const leaked = runningProcesses().map((child) => `${child.name} (pid ${child.pid})`);
+    if (leaked.length === 0) return;
+    await stopAllProcesses();
+    throw new Error(`processes left running by this file: ${leaked.join(', ')}`);
+  });
 }
