@@ -1,0 +1,104 @@
+import { z } from 'zod';
+import { DEFAULT_KILL_GRACE_MS, gracePeriodOf, readAbortReason } from '../abort-reason.js';
+import type { HandlerResult, TaskHandler } from './handler.js';
+import { runInProcessGroup } from './process-group.js';
+
+const noNul = (what: string) =>
+  z.string().refine((value) => !value.includes('\0'), `${what} must not contain NUL`);
+
+export const CommandPayloadSchema = z
+  .object({
+    /** argv (no shell involved), or one string for `/bin/sh -c` when `shell` is true. */
+    command: z.union([z.array(noNul('an argument')).min(1), noNul('the command').min(1)], {
+      error:
+        'expected argv as a non-empty array of strings, e.g. ["ls", "-l"], or one string with "shell": true',
+    }),
+    shell: z.boolean().optional(),
+    cwd: z.string().min(1).optional(),
+    env: z.record(z.string().regex(/^[^=\0]+$/, 'a variable name without "="'), noNul('a value')).optional(),
+    /** Stops the process earlier than the task's own deadline. */
+    timeoutSeconds: z.number().int().min(1).optional(),
+  })
+  .superRefine((payload, ctx) => {
+    if (typeof payload.command === 'string' && payload.shell !== true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['command'],
+        message: 'a string needs "shell": true; otherwise give argv as an array, e.g. ["ls", "-l"]',
+      });
+    }
+    if (Array.isArray(payload.command) && payload.shell === true) {
+      ctx.addIssue({ code: 'custom', path: ['command'], message: 'with "shell": true, give one string' });
+    }
+    if (Array.isArray(payload.command) && payload.command[0] === '') {
+      ctx.addIssue({ code: 'custom', path: ['command', 0], message: 'the program must not be empty' });
+    }
+  });
+export type CommandPayload = z.infer<typeof CommandPayloadSchema>;
+
+/**
+ * Runs a program in its own process group, capturing stdout and stderr. Exit code 0 completes the
+ * task; anything else fails it (not retryable: running the same command again rarely helps).
+ * `baseEnv` is the environment every command starts from; the payload's `env` is laid over it.
+ */
+export function createCommandHandler(baseEnv: Record<string, string>): TaskHandler<CommandPayload> {
+  return {
+    type: 'Command',
+    payloadSchema: CommandPayloadSchema,
+    async run(ctx): Promise<HandlerResult> {
+      const { payload } = ctx;
+      const [file, ...args] =
+        typeof payload.command === 'string' ? ['/bin/sh', '-c', payload.command] : payload.command;
+      if (file === undefined)
+        return { status: 'failed', error: 'empty command', exitCode: null, retryable: false };
+
+      const ownTimeout = new AbortController();
+      const timer =
+        payload.timeoutSeconds === undefined
+          ? undefined
+          : setTimeout(
+              () => ownTimeout.abort({ kind: 'timed-out', gracePeriodMs: DEFAULT_KILL_GRACE_MS }),
+              payload.timeoutSeconds * 1000,
+            );
+      const outcome = await runInProcessGroup({
+        file,
+        args,
+        cwd: payload.cwd,
+        env: { ...baseEnv, ...payload.env },
+        stdout: ctx.output.stdout,
+        stderr: ctx.output.stderr,
+        onSpawn: (pid) => ctx.started({ pid }),
+        signal: AbortSignal.any([ctx.signal, ownTimeout.signal]),
+        gracePeriodMs: gracePeriodOf,
+      }).finally(() => clearTimeout(timer));
+
+      if (!outcome.started) {
+        return {
+          status: 'failed',
+          error: `could not start ${file}: ${outcome.error.message}`,
+          exitCode: null,
+          retryable: false,
+        };
+      }
+      if (outcome.exitCode === 0) return { status: 'completed', exitCode: 0 };
+      if (!ctx.signal.aborted && readAbortReason(ownTimeout.signal)?.kind === 'timed-out') {
+        return {
+          status: 'failed',
+          error: `timed out after ${payload.timeoutSeconds}s (payload timeoutSeconds)`,
+          exitCode: outcome.exitCode,
+          retryable: true,
+          timedOut: true,
+        };
+      }
+      return {
+        status: 'failed',
+        error:
+          outcome.exitCode === null
+            ? `killed by ${outcome.exitSignal ?? 'a signal'}`
+            : `exited with code ${outcome.exitCode}`,
+        exitCode: outcome.exitCode,
+        retryable: false,
+      };
+    },
+  };
+}

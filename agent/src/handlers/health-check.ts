@@ -1,0 +1,82 @@
+import { connect } from 'node:net';
+import { z } from 'zod';
+import type { HandlerResult, TaskHandler } from './handler.js';
+
+export const HealthCheckPayloadSchema = z
+  .object({
+    tcp: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) }).optional(),
+    http: z
+      .object({
+        url: z.url({ protocol: /^https?$/ }),
+        /** Expected status; without it any 2xx or 3xx passes. */
+        expectStatus: z.number().int().min(100).max(599).optional(),
+      })
+      .optional(),
+    timeoutMs: z.number().int().min(1).max(300_000).default(5_000),
+  })
+  .refine((payload) => (payload.tcp === undefined) !== (payload.http === undefined), {
+    message: 'give exactly one of "tcp": {host, port} or "http": {url, expectStatus?}',
+    path: ['tcp'],
+  });
+export type HealthCheckPayload = z.infer<typeof HealthCheckPayloadSchema>;
+
+/** Probes a TCP port or an HTTP URL from this node. A failed probe is retryable. */
+export const healthCheckHandler: TaskHandler<HealthCheckPayload> = {
+  type: 'HealthCheck',
+  payloadSchema: HealthCheckPayloadSchema,
+  async run(ctx): Promise<HandlerResult> {
+    ctx.started();
+    const { payload } = ctx;
+    const signal = AbortSignal.any([ctx.signal, AbortSignal.timeout(payload.timeoutMs)]);
+    const startedAt = performance.now();
+    const latencyMs = () => Math.round(performance.now() - startedAt);
+    try {
+      if (payload.tcp) {
+        await probeTcp(payload.tcp.host, payload.tcp.port, signal);
+        return { status: 'completed', exitCode: 0, result: { latencyMs: latencyMs() } };
+      }
+      if (payload.http) {
+        const response = await fetch(payload.http.url, { signal, redirect: 'manual' });
+        await response.body?.cancel();
+        const { expectStatus } = payload.http;
+        const ok = expectStatus === undefined ? response.status < 400 : response.status === expectStatus;
+        if (ok)
+          return {
+            status: 'completed',
+            exitCode: 0,
+            result: { latencyMs: latencyMs(), status: response.status },
+          };
+        const expected = expectStatus === undefined ? 'a 2xx or 3xx' : String(expectStatus);
+        return {
+          status: 'failed',
+          error: `HTTP ${response.status}, expected ${expected}`,
+          exitCode: null,
+          retryable: true,
+        };
+      }
+      return { status: 'failed', error: 'nothing to probe', exitCode: null, retryable: false };
+    } catch (error) {
+      const timedOut = signal.aborted && !ctx.signal.aborted;
+      const reason = timedOut ? `no answer within ${payload.timeoutMs} ms` : describeError(error);
+      return { status: 'failed', error: `health check failed: ${reason}`, exitCode: null, retryable: true };
+    }
+  },
+};
+
+function probeTcp(host: string, port: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, signal });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve();
+    });
+    socket.once('error', reject);
+  });
+}
+
+function describeError(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  // fetch wraps the socket error ("fetch failed"); its cause says what actually happened.
+  const cause = error.cause instanceof Error ? `: ${error.cause.message}` : '';
+  return `${error.message}${cause}`;
+}
