@@ -7,7 +7,10 @@ export const CORRELATION_HEADER = 'X-Correlation-Id';
 const CORRELATION_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
 /** The caller's correlation id when it is safe to log and store, otherwise a new UUID. */
-export function resolveCorrelationId(header: string | undefined, generate: () => string = randomUUID): string {
+export function resolveCorrelationId(
+  header: string | undefined,
+  generate: () => string = randomUUID,
+): string {
   return header !== undefined && CORRELATION_ID.test(header) ? header : generate();
 }
 

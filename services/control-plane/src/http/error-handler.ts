@@ -28,7 +28,9 @@ export function mapError(error: unknown): MappedError {
     isServerError: problem.status >= 500,
   });
   if (error instanceof UnauthenticatedError) {
-    return answer(buildProblem('unauthenticated', { detail: error.message }), { 'WWW-Authenticate': 'Bearer' });
+    return answer(buildProblem('unauthenticated', { detail: error.message }), {
+      'WWW-Authenticate': 'Bearer',
+    });
   }
   if (error instanceof PermissionDeniedError) {
     return answer(buildProblem('forbidden', { detail: error.message }));
@@ -37,8 +39,12 @@ export function mapError(error: unknown): MappedError {
     const errors = error.field === undefined ? undefined : [{ field: error.field, message: error.message }];
     return answer(buildProblem('unprocessable', { detail: error.message, errors }));
   }
-  if (error instanceof DomainError && isProblemKind(error.code) && PROBLEM_KINDS[error.code].status < 500) {
-    return answer(buildProblem(error.code, { detail: error.message }));
+  if (error instanceof DomainError) {
+    // not_found, conflict, and any other code named like a problem kind (rate_limited → 429).
+    const { code } = error as DomainError;
+    if (isProblemKind(code) && PROBLEM_KINDS[code].status < 500) {
+      return answer(buildProblem(code, { detail: error.message }));
+    }
   }
   if (error instanceof HTTPException && error.status < 500) {
     const kind = kindOfStatus(error.status);

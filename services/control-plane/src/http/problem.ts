@@ -7,8 +7,9 @@ export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /** The kinds of error the API answers with; each has one status, title and `type` URI. */
 export const PROBLEM_KINDS = {
-  validation: { status: 400, title: 'Request validation failed' },
+  // First of the 400s: what `kindOfStatus(400)` answers for Hono's "Malformed JSON" and the like.
   malformed_request: { status: 400, title: 'Malformed request' },
+  validation: { status: 400, title: 'Request validation failed' },
   unauthenticated: { status: 401, title: 'Authentication required' },
   forbidden: { status: 403, title: 'Permission denied' },
   not_found: { status: 404, title: 'Not found' },
@@ -55,7 +56,9 @@ export function kindOfStatus(status: number): ProblemKind | undefined {
 /** Sends `problem` as `application/problem+json`, filling in the request's instance and correlation id. */
 export function problemResponse(
   c: Context<HttpEnv>,
-  problem: Problem, headers: Record<string, string> = {}): Response {
+  problem: Problem,
+  headers: Record<string, string> = {},
+): Response {
   const body: Problem = {
     ...problem,
     instance: problem.instance ?? c.req.path,

@@ -1,0 +1,52 @@
+import { HTTPException } from 'hono/http-exception';
+import { describe, expect, it } from 'vitest';
+import { ConflictError, DomainError, NotFoundError, UnprocessableError } from '../domain/errors.js';
+import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
+import { mapError } from './error-handler.js';
+
+describe('mapError', () => {
+  it.each([
+    [new NotFoundError('task', 't-1'), 404, 'task t-1 was not found'],
+    [new ConflictError('cannot Cancel a Completed task'), 409, 'cannot Cancel a Completed task'],
+    [new DomainError('rate_limited', 'slow down'), 429, 'slow down'],
+    [new PermissionDeniedError('task:write'), 403, 'this request needs the "task:write" permission'],
+    [
+      new HTTPException(400, { message: 'Malformed JSON in request body' }),
+      400,
+      'Malformed JSON in request body',
+    ],
+    [new HTTPException(415, { message: 'Unsupported Media Type' }), 415, 'Unsupported Media Type'],
+  ])('maps %o to %i', (error, status, detail) => {
+    const { problem, isServerError } = mapError(error);
+    expect(problem).toMatchObject({ status, detail });
+    expect(problem.type).toMatch(/^\/problems\//);
+    expect(isServerError).toBe(false);
+  });
+
+  it('maps an unprocessable error to 422 naming the field', () => {
+    const { problem } = mapError(new UnprocessableError('nodeId may hold letters only', 'nodeId'));
+    expect(problem).toMatchObject({
+      status: 422,
+      errors: [{ field: 'nodeId', message: 'nodeId may hold letters only' }],
+    });
+  });
+
+  it('asks for a bearer token on 401', () => {
+    const { problem, headers } = mapError(new UnauthenticatedError('the token has expired'));
+    expect(problem).toMatchObject({ status: 401, detail: 'the token has expired' });
+    expect(headers).toEqual({ 'WWW-Authenticate': 'Bearer' });
+  });
+
+  it.each([
+    new Error('relation "tasks" does not exist'),
+    new DomainError('mystery', 'internal state x'),
+    new HTTPException(502, { message: 'upstream at 10.0.0.1 failed' }),
+    'a thrown string',
+  ])('hides %o behind a generic 500', (error) => {
+    const { problem, isServerError } = mapError(error);
+    expect(problem.status).toBe(500);
+    expect(problem.detail).toMatch(/unexpected error/);
+    expect(JSON.stringify(problem)).not.toMatch(/tasks|internal state|10\.0\.0\.1|thrown/);
+    expect(isServerError).toBe(true);
+  });
+});
