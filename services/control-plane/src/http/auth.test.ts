@@ -59,7 +59,9 @@ describe('createAuthenticator with a shared secret', () => {
 
   it('refuses an unsigned (alg none) token', async () => {
     const { UnsecuredJWT } = await import('jose');
-    const token = new UnsecuredJWT({ org_id: 'org-a', permissions: ['task:read'] }).setSubject('eve').encode();
+    const token = new UnsecuredJWT({ org_id: 'org-a', permissions: ['task:read'] })
+      .setSubject('eve')
+      .encode();
     await expect(auth.verifyBearer(token)).rejects.toBeInstanceOf(UnauthenticatedError);
   });
 

@@ -30,7 +30,17 @@ const ClaimsSchema = z.object({
   permissions: z.array(z.string()).default([]),
 });
 
-const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'EdDSA',
+];
 /** Key-set errors that say the identity provider is unreachable, not that the token is bad. */
 const KEY_SET_UNAVAILABLE = new Set(['ERR_JWKS_TIMEOUT', 'ERR_JWKS_INVALID']);
 
@@ -41,7 +51,8 @@ export function bearerToken(authorizationHeaderOrToken: string | null | undefine
   const isBearer = first.toLowerCase() === 'bearer';
   if (parts.length === 1 && first !== '' && !isBearer) return first;
   if (parts.length === 2 && isBearer && second) return second;
-  if (first === '' || (isBearer && parts.length === 1)) throw new UnauthenticatedError('a bearer token is required');
+  if (first === '' || (isBearer && parts.length === 1))
+    throw new UnauthenticatedError('a bearer token is required');
   throw new UnauthenticatedError('the Authorization header must be "Bearer <token>"');
 }
 
@@ -90,7 +101,8 @@ function verificationKey(options: AuthenticatorOptions): { key: JWTVerifyGetKey;
 
 function toAuthError(error: unknown): unknown {
   if (!(error instanceof errors.JOSEError) || KEY_SET_UNAVAILABLE.has(error.code)) return error;
-  if (error instanceof errors.JWTExpired) return new UnauthenticatedError('the token has expired', { cause: error });
+  if (error instanceof errors.JWTExpired)
+    return new UnauthenticatedError('the token has expired', { cause: error });
   if (error instanceof errors.JWTClaimValidationFailed) {
     return new UnauthenticatedError(`the token's ${error.claim} claim is invalid`, { cause: error });
   }
