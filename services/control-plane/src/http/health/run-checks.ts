@@ -23,7 +23,9 @@ export async function runChecks(
   logger: Logger,
 ): Promise<ChecksReport> {
   const entries = await Promise.all(
-    Object.entries(checks).map(async ([name, check]) => [name, await runOne(name, check, timeoutMs, logger)] as const),
+    Object.entries(checks).map(
+      async ([name, check]) => [name, await runOne(name, check, timeoutMs, logger)] as const,
+    ),
   );
   return {
     healthy: entries.every(([, result]) => result.status === 'Healthy'),
@@ -31,7 +33,12 @@ export async function runChecks(
   };
 }
 
-async function runOne(name: string, check: ReadinessCheck, timeoutMs: number, logger: Logger): Promise<CheckResult> {
+async function runOne(
+  name: string,
+  check: ReadinessCheck,
+  timeoutMs: number,
+  logger: Logger,
+): Promise<CheckResult> {
   const started = performance.now();
   const elapsed = () => Math.round((performance.now() - started) * 10) / 10;
   let timer: NodeJS.Timeout | undefined;
