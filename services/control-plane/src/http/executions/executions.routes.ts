@@ -19,7 +19,10 @@ export const listExecutionsRoute = createRoute({
   middleware: requirePermission('task:read'),
   request: { params: TaskIdParams, query: PageQuery },
   responses: {
-    200: { description: 'One page of executions', content: { 'application/json': { schema: ExecutionList } } },
+    200: {
+      description: 'One page of executions',
+      content: { 'application/json': { schema: ExecutionList } },
+    },
     ...problemResponses(400, 401, 403, 404),
   },
 });
@@ -34,7 +37,9 @@ export const getExecutionRoute = createRoute({
   middleware: requirePermission('task:read'),
   request: {
     params: z.object({
-      executionId: z.uuid().openapi({ param: { name: 'executionId', in: 'path' }, description: 'Execution id' }),
+      executionId: z
+        .uuid()
+        .openapi({ param: { name: 'executionId', in: 'path' }, description: 'Execution id' }),
     }),
   },
   responses: {

@@ -11,7 +11,9 @@ export function createNodeRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
 
   router.openapi(listNodesRoute, async (c) => c.json({ items: await listNodes(deps, actorOf(c)) }, 200));
 
-  router.openapi(getNodeRoute, async (c) => c.json(await getNode(deps, actorOf(c), c.req.valid('param').id), 200));
+  router.openapi(getNodeRoute, async (c) =>
+    c.json(await getNode(deps, actorOf(c), c.req.valid('param').id), 200),
+  );
 
   return router;
 }

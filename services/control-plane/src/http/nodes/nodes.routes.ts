@@ -26,7 +26,11 @@ export const getNodeRoute = createRoute({
   middleware: requirePermission('node:read'),
   request: {
     params: z.object({
-      id: z.string().min(1).max(200).openapi({ param: { name: 'id', in: 'path' }, description: 'Node id' }),
+      id: z
+        .string()
+        .min(1)
+        .max(200)
+        .openapi({ param: { name: 'id', in: 'path' }, description: 'Node id' }),
     }),
   },
   responses: {

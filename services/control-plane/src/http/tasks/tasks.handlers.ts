@@ -25,9 +25,13 @@ export function createTaskRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
     return c.json(task, 201);
   });
 
-  router.openapi(listTasksRoute, async (c) => c.json(await listTasks(deps, actorOf(c), c.req.valid('query')), 200));
+  router.openapi(listTasksRoute, async (c) =>
+    c.json(await listTasks(deps, actorOf(c), c.req.valid('query')), 200),
+  );
 
-  router.openapi(getTaskRoute, async (c) => c.json(await getTask(deps, actorOf(c), c.req.valid('param').id), 200));
+  router.openapi(getTaskRoute, async (c) =>
+    c.json(await getTask(deps, actorOf(c), c.req.valid('param').id), 200),
+  );
 
   router.openapi(cancelTaskRoute, async (c) => {
     const reason = c.req.valid('json').reason ?? c.req.valid('query').reason;
