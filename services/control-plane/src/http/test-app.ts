@@ -1,0 +1,38 @@
+import { pino } from 'pino';
+import type { DataSource } from 'typeorm';
+import { topology } from '@meridian/contracts/topology';
+import type { AppDeps } from '../app/app-deps.js';
+import { systemClock } from '../app/clock.js';
+import { createAuthenticator } from './auth.js';
+import { createApp, type HttpDeps } from './create-app.js';
+import { TEST_SECRET } from './test-tokens.js';
+
+/** For unit tests: an app whose database refuses every use (requests must not reach it). */
+export function createTestApp(overrides: Partial<HttpDeps> = {}, dataSource?: DataSource) {
+  const app: AppDeps = {
+    dataSource:
+      dataSource ??
+      (new Proxy(
+        {},
+        {
+          get() {
+            throw new Error('unit tests have no database: connection refused at 10.0.0.5:5432');
+          },
+        },
+      ) as DataSource),
+    clock: systemClock,
+    random: Math.random,
+    topology: topology('unit'),
+    logger: pino({ level: 'silent' }),
+    retryPolicy: { backoffSeconds: [5, 30, 120], jitterRatio: 0 },
+    defaults: {
+      timeoutSeconds: 300,
+      maxRetries: 3,
+      cancelGraceSeconds: 10,
+      maxConcurrentTasksPerNode: 10,
+      outputMaxBytes: 65_536,
+      timeoutGraceSeconds: 30,
+    },
+  };
+  return createApp({ app, auth: createAuthenticator({ secret: TEST_SECRET }), readiness: {}, ...overrides });
+}
