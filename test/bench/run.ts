@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: the real control plane and one real agent on the local (or configured)
+ * PostgreSQL and RabbitMQ, driven over HTTP; figures written to docs/performance.md.
+ *
+ * Knobs (env): BENCH_TASKS (10000), BENCH_CAPACITY (agent slots, default 100), BENCH_SECONDS (15).
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import pg from 'pg';
+import { runMigrations } from '@meridian/control-plane/persistence/migrate';
+import { createDatabaseIfMissing, dropDatabase } from '../support/database.js';
+import { resolveInfrastructure, withDatabase } from '../support/infra.js';
+import { signToken, startAgent, startControlPlane, stopAllProcesses, TEST_JWT_SECRET } from '../support/processes.js';
+import { waitFor } from '../support/wait-for.js';
+import { benchDispatchLatency, benchPostLatency, benchThroughput, type BenchTarget } from './lifecycle-bench.js';
+import { describeMachine } from './machine.js';
+import { renderReport } from './report.js';
+import { sampleRss } from './rss-sampler.js';
+
+const TASKS = Number(process.env['BENCH_TASKS'] ?? 10_000);
+const CAPACITY = Number(process.env['BENCH_CAPACITY'] ?? 100);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
+const OUTPUT = new URL('../../docs/performance.md', import.meta.url);
+
+const log = (message: string) => console.log(`[bench] ${message}`);
+
+const infra = await resolveInfrastructure({ log });
+const databaseName = `meridian_bench_${randomBytes(4).toString('hex')}`;
+await createDatabaseIfMissing(infra.databaseUrl, databaseName);
+const databaseUrl = withDatabase(infra.databaseUrl, databaseName);
+await runMigrations(databaseUrl);
+const prefix = `bench-${randomBytes(4).toString('hex')}`;
+const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+
+try {
+  const controlPlane = await startControlPlane({
+    databaseUrl,
+    amqpUrl: infra.amqpUrl,
+    prefix,
+    env: { LOG_LEVEL: 'warn', MAX_CONCURRENT_TASKS_PER_NODE: String(CAPACITY) },
+  });
+  const agent = await startAgent({
+    amqpUrl: infra.amqpUrl,
+    prefix,
+    nodeId: 'bench-node',
+    orgId: 'bench-org',
+    maxConcurrency: CAPACITY,
+  });
+  const token = await signToken({
+    secret: TEST_JWT_SECRET,
+    orgId: 'bench-org',
+    sub: 'bench',
+    permissions: ['task:read', 'task:write', 'node:read'],
+  });
+  await waitFor(async () => {
+    const response = await fetch(`${controlPlane.baseUrl}/api/v1/nodes/bench-node`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    return response.status === 200 && ((await response.json()) as { status: string }).status === 'online';
+  }, { timeoutMs: 30_000, description: 'the bench node to be online' });
+  const target: BenchTarget = { baseUrl: controlPlane.baseUrl, token, db, nodeId: 'bench-node' };
+  const rss = sampleRss({ controlPlane: controlPlane.pid, agent: agent.pid });
+
+  log('warm-up');
+  await benchThroughput(target, 500, 32);
+  log(`POST latency at 200 req/s for ${SECONDS} s`);
+  const post = await benchPostLatency(target, 200, SECONDS * 1000);
+  log(`dispatch latency at 100 tasks/s for ${SECONDS} s`);
+  const dispatch = await benchDispatchLatency(target, 100, SECONDS * 1000);
+  log(`full lifecycle of ${TASKS} Echo tasks`);
+  const throughput = await benchThroughput(target, TASKS, 64);
+  const memory = rss.stop();
+
+  const machine = await describeMachine(db, infra.amqpUrl);
+  const results = { machine, capacity: CAPACITY, post, dispatch, throughput, memory };
+  console.log(JSON.stringify(results, null, 2));
+  writeFileSync(OUTPUT, renderReport(results));
+  log(`written to ${OUTPUT.pathname}`);
+} finally {
+  await stopAllProcesses();
+  await db.end();
+  await dropDatabase(infra.databaseUrl, databaseName);
+  await infra.stop();
+}
