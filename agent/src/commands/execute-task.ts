@@ -1,0 +1,46 @@
+import type { Logger } from 'pino';
+import type { ExpiringMap } from '../expiring-map.js';
+import type { ExecuteTaskMessage, ExecutionRunner } from '../execution-runner.js';
+import type { RunningExecutions } from '../running-executions.js';
+import type { CommandOutcome } from './command-outcome.js';
+
+export interface ExecuteTaskDeps {
+  runner: ExecutionRunner;
+  running: RunningExecutions;
+  /** Executions cancelled before their ExecuteTask arrived, with the reason. */
+  cancelledEarly: ExpiringMap<string>;
+  isDraining(): boolean;
+  logger: Logger;
+}
+
+/**
+ * Use case for one ExecuteTask delivery. Delivery is at least once: an execution already running
+ * or finished here is acked without running it again. The command is acked only after its terminal
+ * report is confirmed, so a crash before that gets it redelivered.
+ */
+export function createExecuteTask(deps: ExecuteTaskDeps) {
+  return async (command: ExecuteTaskMessage): Promise<CommandOutcome> => {
+    const { taskId, executionId } = command.payload;
+    const state = deps.running.stateOf(executionId);
+    if (state !== 'unknown') {
+      deps.logger.info(
+        { correlationId: command.correlationId, taskId, executionId, state },
+        'duplicate ExecuteTask acked',
+      );
+      return 'ack';
+    }
+    if (deps.isDraining()) return 'requeue';
+    try {
+      const cancelReason = deps.cancelledEarly.take(executionId);
+      if (cancelReason === undefined) await deps.runner.run(command);
+      else await deps.runner.reportCancelledBeforeStart(command, cancelReason);
+      return 'ack';
+    } catch (error) {
+      deps.logger.error(
+        { err: error, correlationId: command.correlationId, taskId, executionId },
+        'terminal report not confirmed; returning the command to the queue',
+      );
+      return 'requeue';
+    }
+  };
+}

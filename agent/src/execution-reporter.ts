@@ -1,0 +1,116 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { buildEnvelope } from '@meridian/contracts/messages/envelope';
+import {
+  AGENT_EVENT_SCHEMA_VERSION,
+  type TaskCancelled,
+  type TaskCompleted,
+  type TaskFailed,
+} from '@meridian/contracts/messages/agent-events';
+import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
+
+/** Sends one message and resolves once the broker confirmed it; see ReportPublisher. */
+export type PublishMessage = (message: AgentMessage) => Promise<void>;
+
+type ReportFields<T> = Omit<T, 'taskId' | 'executionId' | 'sequence'>;
+
+export interface ExecutionReporterOptions {
+  publish: PublishMessage;
+  nodeId: string;
+  correlationId: string;
+  taskId: string;
+  executionId: string;
+  logger: Logger;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+/**
+ * Stamps the reports of one execution: envelope, ids and the per-execution `sequence` (0, 1, 2…)
+ * by which the control plane orders them. Progress reports are sent without waiting; terminal
+ * reports return the confirmation so that the command is acked only once its outcome is safe.
+ */
+export class ExecutionReporter {
+  #sequence = 0;
+  #started = false;
+  readonly #now: () => Date;
+  readonly #newId: () => string;
+
+  constructor(private readonly options: ExecutionReporterOptions) {
+    this.#now = options.now ?? (() => new Date());
+    this.#newId = options.newId ?? randomUUID;
+  }
+
+  get hasStarted(): boolean {
+    return this.#started;
+  }
+
+  accepted(): void {
+    this.#sendInBackground(
+      buildEnvelope('TaskAccepted', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), this.#ids()),
+    );
+  }
+
+  /** Reports TaskStarted once; later calls do nothing. */
+  started(pid?: number): void {
+    if (this.#started) return;
+    this.#started = true;
+    const payload = { ...this.#ids(), pid: pid ?? null };
+    this.#sendInBackground(buildEnvelope('TaskStarted', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
+  }
+
+  progress(percent: number, message?: string): void {
+    this.started();
+    const payload = {
+      ...this.#ids(),
+      percent: Number.isFinite(percent) ? Math.min(100, Math.max(0, percent)) : 0,
+      ...(message === undefined ? {} : { message: message.slice(0, 2000) }),
+    };
+    this.#sendInBackground(
+      buildEnvelope('TaskProgress', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload),
+    );
+  }
+
+  completed(fields: ReportFields<TaskCompleted>): Promise<void> {
+    const payload: TaskCompleted = { ...this.#ids(), ...fields };
+    return this.#send(buildEnvelope('TaskCompleted', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
+  }
+
+  failed(fields: ReportFields<TaskFailed>): Promise<void> {
+    const payload: TaskFailed = { ...this.#ids(), ...fields, error: fields.error.slice(0, 10_000) };
+    return this.#send(buildEnvelope('TaskFailed', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
+  }
+
+  cancelled(fields: ReportFields<TaskCancelled>): Promise<void> {
+    const payload: TaskCancelled = { ...this.#ids(), ...fields, reason: fields.reason?.slice(0, 1000) };
+    return this.#send(buildEnvelope('TaskCancelled', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
+  }
+
+  #ids() {
+    return { taskId: this.options.taskId, executionId: this.options.executionId, sequence: this.#sequence++ };
+  }
+
+  #fields() {
+    return {
+      messageId: this.#newId(),
+      occurredAt: this.#now(),
+      correlationId: this.options.correlationId,
+      nodeId: this.options.nodeId,
+    };
+  }
+
+  #send(message: AgentMessage): Promise<void> {
+    this.options.logger.debug(
+      { type: message.type, messageId: message.messageId },
+      'reporting %s',
+      message.type,
+    );
+    return this.options.publish(message);
+  }
+
+  #sendInBackground(message: AgentMessage): void {
+    this.#send(message).catch((error: unknown) =>
+      this.options.logger.warn({ err: error, type: message.type }, 'report not sent'),
+    );
+  }
+}

@@ -1,0 +1,160 @@
+import { pino } from 'pino';
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
+import { ExecutionRunner } from './execution-runner.js';
+import { echoHandler } from './handlers/echo.js';
+import { HandlerRegistry, type TaskHandler } from './handlers/handler.js';
+import { RunningExecutions } from './running-executions.js';
+import { executeTask } from './testing/commands.js';
+
+const NODE = 'node-unit';
+
+const progressHandler: TaskHandler<{ steps: number }> = {
+  type: 'Steps',
+  payloadSchema: z.object({ steps: z.number() }),
+  run(ctx) {
+    for (let step = 1; step <= ctx.payload.steps; step++)
+      ctx.reportProgress((100 * step) / ctx.payload.steps, `step ${step}`);
+    ctx.output.stdout.append('done\n');
+    return Promise.resolve({ status: 'completed', result: { steps: ctx.payload.steps } });
+  },
+};
+
+const throwingHandler: TaskHandler = {
+  type: 'Throws',
+  payloadSchema: z.unknown(),
+  run: () => Promise.reject(new Error('boom')),
+};
+
+function setup(publish?: (message: AgentMessage) => Promise<void>) {
+  const sent: AgentMessage[] = [];
+  const running = new RunningExecutions();
+  const runner = new ExecutionRunner({
+    registry: new HandlerRegistry([echoHandler, progressHandler, throwingHandler]),
+    running,
+    publish:
+      publish ??
+      ((message) => {
+        sent.push(message);
+        return Promise.resolve();
+      }),
+    nodeId: NODE,
+    orgId: 'org-test',
+    outputMaxBytes: 1024,
+    logger: pino({ level: 'silent' }),
+  });
+  const reports = () => sent.map((m) => [m.type, 'sequence' in m.payload ? m.payload.sequence : undefined]);
+  const last = () => sent.at(-1)?.payload as Record<string, unknown>;
+  return { sent, running, runner, reports, last };
+}
+
+async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+describe('ExecutionRunner', () => {
+  it('reports Accepted, Started, Completed with sequences 0, 1, 2', async () => {
+    const { runner, sent, reports, last, running } = setup();
+    const command = executeTask(NODE, { payload: { hello: 'world' } });
+    await runner.run(command);
+    expect(reports()).toEqual([
+      ['TaskAccepted', 0],
+      ['TaskStarted', 1],
+      ['TaskCompleted', 2],
+    ]);
+    expect(last()).toMatchObject({
+      exitCode: 0,
+      result: { hello: 'world' },
+      output: { stdout: '', stderr: '', truncatedBytes: 0 },
+    });
+    for (const message of sent) {
+      expect(message).toMatchObject({ correlationId: command.correlationId, nodeId: NODE });
+      expect(message.payload).toMatchObject({
+        taskId: command.payload.taskId,
+        executionId: command.payload.executionId,
+      });
+    }
+    expect(new Set(sent.map((m) => m.messageId)).size).toBe(3);
+    expect(running.stateOf(command.payload.executionId)).toBe('finished');
+  });
+
+  it('numbers progress reports and keeps the output', async () => {
+    const { runner, reports, last } = setup();
+    await runner.run(executeTask(NODE, { type: 'Steps', payload: { steps: 2 } }));
+    expect(reports()).toEqual([
+      ['TaskAccepted', 0],
+      ['TaskStarted', 1],
+      ['TaskProgress', 2],
+      ['TaskProgress', 3],
+      ['TaskCompleted', 4],
+    ]);
+    expect(last()).toMatchObject({ result: { steps: 2 }, output: { stdout: 'done\n' } });
+  });
+
+  it.each([
+    [{ type: 'Nope' }, 'unknown task type "Nope"; this agent handles: Echo, Steps, Throws', false],
+    [{ payload: { delayMs: 'x' } }, 'invalid payload: payload.delayMs', false],
+    [{ orgId: 'org-other' }, 'task of organisation "org-other" sent to a node of "org-test"', false],
+    [{ type: 'Throws' }, 'handler error: boom', false],
+    [{ deadline: new Date(Date.now() - 1000).toISOString() }, 'passed before the task started', true],
+  ])('fails %o: %s', async (overrides, error, retryable) => {
+    const { runner, reports, last } = setup();
+    await runner.run(executeTask(NODE, overrides));
+    expect(reports().at(-1)).toEqual(['TaskFailed', reports().length - 1]);
+    expect(last()).toMatchObject({ retryable });
+    expect(last().error).toContain(error);
+  });
+
+  it('times out at the deadline', async () => {
+    const { runner, last } = setup();
+    const deadline = new Date(Date.now() + 100).toISOString();
+    await runner.run(executeTask(NODE, { deadline, payload: { delayMs: 60_000 } }));
+    expect(last()).toMatchObject({ timedOut: true, retryable: true, exitCode: null });
+    expect(last().error).toContain('timed out');
+  });
+
+  it('reports TaskCancelled when cancelled', async () => {
+    const { runner, running, reports, last } = setup();
+    const command = executeTask(NODE, { payload: { delayMs: 60_000 } });
+    const done = runner.run(command);
+    await until(() => running.get(command.payload.executionId) !== undefined);
+    running
+      .get(command.payload.executionId)
+      ?.abort({ kind: 'cancelled', reason: 'user asked', gracePeriodMs: 0 });
+    await done;
+    expect(reports().at(-1)).toEqual(['TaskCancelled', 2]);
+    expect(last()).toMatchObject({ reason: 'user asked', exitCode: null });
+  });
+
+  it('reports a shutdown as a retryable failure', async () => {
+    const { runner, running, last } = setup();
+    const command = executeTask(NODE, { payload: { delayMs: 60_000 } });
+    const done = runner.run(command);
+    await until(() => running.size === 1);
+    running.abortAll({ kind: 'shutdown', gracePeriodMs: 0 });
+    await done;
+    expect(last()).toMatchObject({ retryable: true, error: 'the agent shut down before the task finished' });
+  });
+
+  it('reports a cancel that came first without running anything', async () => {
+    const { runner, reports, running } = setup();
+    const command = executeTask(NODE);
+    await runner.reportCancelledBeforeStart(command, 'too late');
+    expect(reports()).toEqual([['TaskCancelled', 0]]);
+    expect(running.stateOf(command.payload.executionId)).toBe('finished');
+  });
+
+  it('rejects and forgets the execution when its terminal report cannot be sent', async () => {
+    const { runner, running } = setup((message) =>
+      message.type === 'TaskCompleted' ? Promise.reject(new Error('closed')) : Promise.resolve(),
+    );
+    const command = executeTask(NODE);
+    await expect(runner.run(command)).rejects.toThrow('closed');
+    expect(running.stateOf(command.payload.executionId)).toBe('unknown');
+  });
+});
