@@ -1,0 +1,131 @@
+import type { Logger } from 'pino';
+import agentPackage from '../package.json' with { type: 'json' };
+import { createAmqpReportSender } from './broker/amqp-report-sender.js';
+import { createCommandConsumer } from './broker/command-consumer.js';
+import { createConnection } from './broker/connection.js';
+import { ReportPublisher } from './broker/report-publisher.js';
+import { agentTopology } from './broker/topology.js';
+import { createCancelTask } from './commands/cancel-task.js';
+import { createExecuteTask } from './commands/execute-task.js';
+import type { AgentConfig } from './config.js';
+import { ExecutionRunner } from './execution-runner.js';
+import { ExpiringMap } from './expiring-map.js';
+import { createCommandHandler } from './handlers/command.js';
+import { echoHandler } from './handlers/echo.js';
+import { HandlerRegistry, type TaskHandler } from './handlers/handler.js';
+import { healthCheckHandler } from './handlers/health-check.js';
+import { Heartbeat } from './heartbeat.js';
+import { RunningExecutions } from './running-executions.js';
+import { shutDownAgent } from './shutdown.js';
+
+export interface Agent {
+  /** Resolves once both queues are declared and consumed (the first time). */
+  ready: Promise<void>;
+  /** Graceful shutdown (see README); safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface AgentOptions {
+  /** Replaces the built-in handlers (Command, HealthCheck, Echo). */
+  handlers?: readonly TaskHandler[];
+}
+
+/** Cancels that arrive before their ExecuteTask are remembered this long. */
+const EARLY_CANCEL_TTL_MS = 10 * 60_000;
+const EARLY_CANCEL_MAX = 10_000;
+/** CancelTasks handled at once; apart from the work, so never stuck behind it. */
+const CONTROL_CONCURRENCY = 5;
+
+export function startAgent(config: AgentConfig, logger: Logger, options: AgentOptions = {}): Agent {
+  const topology = agentTopology(config.topologyPrefix, config.nodeId);
+  const connection = createConnection(config.amqpUrl, `meridian-agent ${config.agentId}`, logger);
+  const sender = createAmqpReportSender(connection, topology);
+  const publisher = new ReportPublisher({ sender, logger });
+  const publish = (message: Parameters<ReportPublisher['publish']>[0]) => publisher.publish(message);
+  const running = new RunningExecutions();
+  const cancelledEarly = new ExpiringMap<string>(EARLY_CANCEL_TTL_MS, EARLY_CANCEL_MAX);
+  const registry = new HandlerRegistry(
+    options.handlers ?? [createCommandHandler(config.taskEnv), healthCheckHandler, echoHandler],
+  );
+  const runner = new ExecutionRunner({
+    registry,
+    running,
+    publish,
+    nodeId: config.nodeId,
+    orgId: config.orgId,
+    outputMaxBytes: config.outputMaxBytes,
+    logger,
+  });
+  const heartbeat = new Heartbeat({
+    publish,
+    intervalMs: config.heartbeatIntervalMs,
+    identity: {
+      nodeId: config.nodeId,
+      orgId: config.orgId,
+      agentId: config.agentId,
+      agentVersion: agentPackage.version,
+      capacity: config.maxConcurrency,
+      labels: config.labels,
+    },
+    runningExecutions: () => running.ids(),
+    logger,
+  });
+
+  let draining = false;
+  const readiness = { work: false, control: false };
+  let heartbeatStarted = false;
+  let markReady: () => void = () => undefined;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  // Heartbeat only once both queues exist (and again after each reconnect): a heartbeat invites work.
+  const onQueueReady = (queue: keyof typeof readiness) => {
+    readiness[queue] = true;
+    if (!readiness.work || !readiness.control || draining) return;
+    if (!heartbeatStarted)
+      logger.info({ prefix: config.topologyPrefix }, 'agent started: consuming its queues');
+    heartbeatStarted = true;
+    markReady();
+    void heartbeat.beat();
+    heartbeat.start();
+  };
+
+  const workConsumer = createCommandConsumer(connection, {
+    declaration: topology.work,
+    concurrency: config.maxConcurrency,
+    accepts: 'ExecuteTask',
+    handle: createExecuteTask({ runner, running, cancelledEarly, isDraining: () => draining, logger }),
+    onReady: () => onQueueReady('work'),
+    logger: logger.child({ queue: topology.work.queue }),
+  });
+  const controlConsumer = createCommandConsumer(connection, {
+    declaration: topology.control,
+    concurrency: CONTROL_CONCURRENCY,
+    accepts: 'CancelTask',
+    handle: createCancelTask({ running, cancelledEarly, logger }),
+    onReady: () => onQueueReady('control'),
+    logger: logger.child({ queue: topology.control.queue }),
+  });
+  logger.info(
+    { agentVersion: agentPackage.version, maxConcurrency: config.maxConcurrency, handlers: registry.types },
+    'agent starting',
+  );
+
+  let stopping: Promise<void> | undefined;
+  return {
+    ready,
+    stop() {
+      stopping ??= shutDownAgent({
+        graceMs: config.shutdownGraceSeconds * 1000,
+        startDraining: () => (draining = true),
+        workConsumer,
+        controlConsumer,
+        heartbeat,
+        running,
+        publisher,
+        sender,
+        connection,
+        logger,
+      });
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+import type { Connection, ReturnedMessage } from 'rabbitmq-client';
+import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
+import type { AgentTopology } from './topology.js';
+import { UnroutableError, type MessageSender } from './report-publisher.js';
+
+export interface AmqpReportSender extends MessageSender {
+  close(): Promise<void>;
+}
+
+/**
+ * Sends agent messages to the agent-events exchange, routing key = message type, with publisher
+ * confirms. Messages are `mandatory`: one that no queue takes comes back, and is then reported as
+ * unroutable instead of counting as delivered.
+ */
+export function createAmqpReportSender(connection: Connection, topology: AgentTopology): AmqpReportSender {
+  const exchange = topology.names.agentEventsExchange;
+  const returned = new Set<string>();
+  const publisher = connection.createPublisher({ confirm: true, exchanges: [topology.agentEventsExchange] });
+  publisher.on('basic.return', (message: ReturnedMessage) => {
+    if (message.messageId) returned.add(message.messageId);
+  });
+
+  return {
+    async send(message: AgentMessage): Promise<void> {
+      await publisher.send(
+        {
+          exchange,
+          routingKey: message.type,
+          mandatory: true,
+          durable: true,
+          messageId: message.messageId,
+          type: message.type,
+          correlationId: message.correlationId,
+          contentType: 'application/json',
+          timestamp: Math.floor(Date.parse(message.occurredAt) / 1000),
+        },
+        Buffer.from(JSON.stringify(message), 'utf8'),
+      );
+      // rabbitmq-client emits basic.return on setImmediate, after the confirm may have resolved.
+      await new Promise((resolve) => setImmediate(resolve));
+      if (returned.delete(message.messageId)) {
+        throw new UnroutableError(`no queue is bound for ${message.type} on ${exchange}`);
+      }
+    },
+    close: () => publisher.close(),
+  };
+}

@@ -1,0 +1,58 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import { buildEnvelope } from '@meridian/contracts/messages/envelope';
+import { PROTOCOL_VERSION } from '@meridian/contracts/messages/envelope';
+import {
+  AGENT_HEARTBEAT,
+  AGENT_HEARTBEAT_SCHEMA_VERSION,
+  type AgentHeartbeat,
+} from '@meridian/contracts/messages/agent-heartbeat';
+import type { PublishMessage } from './execution-reporter.js';
+
+export interface HeartbeatOptions {
+  publish: PublishMessage;
+  intervalMs: number;
+  identity: Pick<AgentHeartbeat, 'nodeId' | 'orgId' | 'agentId' | 'agentVersion' | 'capacity' | 'labels'>;
+  runningExecutions(): string[];
+  logger: Logger;
+}
+
+/**
+ * Tells the control plane this agent is alive, what it can take and what it runs. The control
+ * plane dispatches only to nodes it has heard from, so `beat()` is also called as soon as the
+ * queues are ready, not only on the interval.
+ */
+export class Heartbeat {
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: HeartbeatOptions) {}
+
+  start(): void {
+    this.#timer ??= setInterval(() => void this.beat(), this.options.intervalMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Publishes one heartbeat; `draining` announces that this agent takes no more work. */
+  beat(draining = false): Promise<void> {
+    const payload: AgentHeartbeat = {
+      ...this.options.identity,
+      protocolVersion: PROTOCOL_VERSION,
+      runningExecutions: this.options.runningExecutions(),
+      ...(draining ? { draining: true } : {}),
+    };
+    const fields = {
+      messageId: randomUUID(),
+      occurredAt: new Date(),
+      correlationId: this.options.identity.agentId,
+      nodeId: this.options.identity.nodeId,
+    };
+    const message = buildEnvelope(AGENT_HEARTBEAT, AGENT_HEARTBEAT_SCHEMA_VERSION, fields, payload);
+    return this.options.publish(message).catch((error: unknown) => {
+      this.options.logger.warn({ err: error }, 'heartbeat not sent');
+    });
+  }
+}

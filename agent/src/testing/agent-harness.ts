@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { connect as connectAmqp, type ConfirmChannel, type ChannelModel } from 'amqplib';
+import { pino } from 'pino';
+import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messages/agent-message';
+import type { CommandMessage } from '@meridian/contracts/messages/command-message';
+import { EXCHANGE_TYPES, topology } from '@meridian/contracts/topology';
+import { deleteBrokerObjects, uniquePrefix, waitFor } from '../../../test/support/test-context.js';
+import { startAgent, type Agent } from '../agent.js';
+import { loadConfig } from '../config.js';
+
+/** A report as observed on the agent-events exchange, with its AMQP properties. */
+export interface Observed {
+  message: AgentMessage;
+  routingKey: string;
+  properties: {
+    messageId?: string;
+    type?: string;
+    correlationId?: string;
+    contentType?: string;
+    deliveryMode?: number;
+  };
+}
+
+export interface AgentHarness {
+  prefix: string;
+  nodeId: string;
+  agent: Agent;
+  observed: Observed[];
+  /** Reports of one execution, in arrival order, as `Type:sequence`. */
+  reportsOf(executionId: string): string[];
+  payloadOf(executionId: string, type: string): Record<string, unknown> | undefined;
+  heartbeats(): Extract<AgentMessage, { type: 'AgentHeartbeat' }>[];
+  waitForReport(executionId: string, type: string, timeoutMs?: number): Promise<Record<string, unknown>>;
+  send(command: CommandMessage): Promise<void>;
+  sendRaw(queue: 'work' | 'control', body: Buffer): Promise<void>;
+  /** Messages waiting in the node's work queue. */
+  workQueueDepth(): Promise<number>;
+  /**
+   * Stops the agent (if the test did not), deletes every queue and exchange of the prefix, and fails
+   * if the agent sent anything the contracts refuse.
+   */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Runs an agent in-process on a prefix of its own, with a raw amqplib client (independent of the
+ * agent's rabbitmq-client) observing every message on the agent-events exchange.
+ */
+export async function startAgentHarness(
+  amqpUrl: string,
+  env: Record<string, string> = {},
+): Promise<AgentHarness> {
+  const prefix = uniquePrefix();
+  const nodeId = `node-${randomUUID().slice(0, 8)}`;
+  const names = topology(prefix);
+  const observerQueue = `${prefix}.observer`;
+  const observed: Observed[] = [];
+  const invalid: string[] = [];
+
+  const connection: ChannelModel = await connectAmqp(amqpUrl);
+  const channel: ConfirmChannel = await connection.createConfirmChannel();
+  await channel.assertExchange(names.agentEventsExchange, EXCHANGE_TYPES.agentEvents, { durable: true });
+  await channel.assertQueue(observerQueue, { durable: false });
+  await channel.bindQueue(observerQueue, names.agentEventsExchange, '#');
+  await channel.consume(
+    observerQueue,
+    (delivery) => {
+      if (!delivery) return;
+      const parsed = parseAgentMessage(delivery.content);
+      if (!parsed.ok) invalid.push(parsed.reason);
+      else
+        observed.push({
+          message: parsed.message,
+          routingKey: delivery.fields.routingKey,
+          properties: delivery.properties,
+        });
+    },
+    { noAck: true },
+  );
+
+  const config = loadConfig({
+    AMQP_URL: amqpUrl,
+    NODE_ID: nodeId,
+    ORG_ID: 'org-test',
+    TOPOLOGY_PREFIX: prefix,
+    SHUTDOWN_GRACE_SECONDS: '1',
+    PATH: process.env.PATH,
+    ...env,
+  });
+  const logger = pino({ level: process.env.AGENT_TEST_LOG_LEVEL ?? 'silent' });
+  const agent = startAgent(config, logger);
+  await agent.ready;
+
+  const executionReports = (executionId: string) =>
+    observed.flatMap(({ message }) =>
+      message.type !== 'AgentHeartbeat' && message.payload.executionId === executionId ? [message] : [],
+    );
+  const routingKeys = { work: names.nodeWorkKey(nodeId), control: names.nodeControlKey(nodeId) };
+  const publish = async (routingKey: string, body: Buffer, messageId?: string) => {
+    channel.publish(names.commandsExchange, routingKey, body, {
+      contentType: 'application/json',
+      persistent: true,
+      mandatory: true,
+      messageId,
+    });
+    await channel.waitForConfirms();
+  };
+
+  const reportsOf = (executionId: string) =>
+    executionReports(executionId).map((m) => `${m.type}:${m.payload.sequence}`);
+  const payloadOf = (executionId: string, type: string) =>
+    executionReports(executionId).find((m) => m.type === type)?.payload as
+      Record<string, unknown> | undefined;
+
+  return {
+    prefix,
+    nodeId,
+    agent,
+    observed,
+    reportsOf,
+    payloadOf,
+    heartbeats: () => observed.flatMap(({ message }) => (message.type === 'AgentHeartbeat' ? [message] : [])),
+    waitForReport: (executionId, type, timeoutMs = 5_000) =>
+      waitFor(() => payloadOf(executionId, type), {
+        timeoutMs,
+        intervalMs: 10,
+        description: `${type} of ${executionId} (seen: ${reportsOf(executionId).join(', ') || 'nothing'})`,
+      }),
+    send: (command) =>
+      publish(
+        command.type === 'ExecuteTask' ? routingKeys.work : routingKeys.control,
+        Buffer.from(JSON.stringify(command)),
+        command.messageId,
+      ),
+    sendRaw: (queue, body) => publish(routingKeys[queue], body),
+    async workQueueDepth() {
+      return (await channel.checkQueue(names.nodeWorkQueue(nodeId))).messageCount;
+    },
+    async dispose() {
+      await agent.stop();
+      await connection.close().catch(() => undefined);
+      await deleteBrokerObjects(amqpUrl, prefix, {
+        queues: [names.nodeWorkQueue(nodeId), names.nodeControlQueue(nodeId), observerQueue],
+        exchanges: [names.commandsExchange, names.agentEventsExchange],
+      });
+      if (invalid.length > 0) throw new Error(`the agent sent invalid messages: ${invalid.join('; ')}`);
+    },
+  };
+}
