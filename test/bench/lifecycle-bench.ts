@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
+import type pg from 'pg';
 import { runAtFixedRate, runWithConcurrency } from './open-loop.js';
 import { round, summarize } from './stats.js';
 
@@ -32,7 +32,12 @@ async function postTask(t: BenchTarget, body: object): Promise<string> {
 }
 
 /** Waits until every task with this target id is finished; returns when that happened. */
-async function waitUntilFinished(t: BenchTarget, target: string, expected: number, timeoutMs: number): Promise<number> {
+async function waitUntilFinished(
+  t: BenchTarget,
+  target: string,
+  expected: number,
+  timeoutMs: number,
+): Promise<number> {
   const deadline = performance.now() + timeoutMs;
   while (performance.now() < deadline) {
     const { rows } = await t.db.query<{ done: string }>(
@@ -52,7 +57,13 @@ export async function benchPostLatency(t: BenchTarget, rate: number, durationMs:
     await postTask(t, echoTask(target, i));
   });
   await waitUntilFinished(t, target, result.latencies.length, 120_000);
-  return { rate, durationMs, failures: result.failures, errors: result.errors, ...summarize(result.latencies) };
+  return {
+    rate,
+    durationMs,
+    failures: result.failures,
+    errors: result.errors,
+    ...summarize(result.latencies),
+  };
 }
 
 /** Task created → agent started (the agent's TaskStarted time), at a steady rate. */

@@ -22,6 +22,13 @@ function osName(): string {
   }
 }
 
+/** AMQP server properties arrive as strings or Buffers depending on the client. */
+function versionText(value: unknown): string {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  return 'unknown';
+}
+
 export async function describeMachine(db: pg.Pool, amqpUrl: string): Promise<MachineInfo> {
   const { rows } = await db.query<{ server_version: string }>('SHOW server_version');
   const connection = await connect(amqpUrl);
@@ -35,6 +42,6 @@ export async function describeMachine(db: pg.Pool, amqpUrl: string): Promise<Mac
     os: osName(),
     node: process.version,
     postgres: rows[0]?.server_version ?? 'unknown',
-    rabbitmq: String(properties?.['version'] ?? 'unknown'),
+    rabbitmq: versionText(properties?.['version']),
   };
 }

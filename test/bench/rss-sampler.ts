@@ -37,7 +37,8 @@ export function programRssMiB(pid: number): number {
 export function sampleRss(pids: Record<string, number>, intervalMs = 200) {
   const peak: Record<string, number> = Object.fromEntries(Object.keys(pids).map((name) => [name, 0]));
   const timer = setInterval(() => {
-    for (const [name, pid] of Object.entries(pids)) peak[name] = Math.max(peak[name] ?? 0, programRssMiB(pid) || 0);
+    for (const [name, pid] of Object.entries(pids))
+      peak[name] = Math.max(peak[name] ?? 0, programRssMiB(pid) || 0);
   }, intervalMs);
   return {
     stop(): Record<string, number> {

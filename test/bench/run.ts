@@ -10,9 +10,20 @@ import pg from 'pg';
 import { runMigrations } from '@meridian/control-plane/persistence/migrate';
 import { createDatabaseIfMissing, dropDatabase } from '../support/database.js';
 import { resolveInfrastructure, withDatabase } from '../support/infra.js';
-import { signToken, startAgent, startControlPlane, stopAllProcesses, TEST_JWT_SECRET } from '../support/processes.js';
+import {
+  signToken,
+  startAgent,
+  startControlPlane,
+  stopAllProcesses,
+  TEST_JWT_SECRET,
+} from '../support/processes.js';
 import { waitFor } from '../support/wait-for.js';
-import { benchDispatchLatency, benchPostLatency, benchThroughput, type BenchTarget } from './lifecycle-bench.js';
+import {
+  benchDispatchLatency,
+  benchPostLatency,
+  benchThroughput,
+  type BenchTarget,
+} from './lifecycle-bench.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
 import { sampleRss } from './rss-sampler.js';
@@ -52,12 +63,15 @@ try {
     sub: 'bench',
     permissions: ['task:read', 'task:write', 'node:read'],
   });
-  await waitFor(async () => {
-    const response = await fetch(`${controlPlane.baseUrl}/api/v1/nodes/bench-node`, {
-      headers: { authorization: `Bearer ${token}` },
-    });
-    return response.status === 200 && ((await response.json()) as { status: string }).status === 'online';
-  }, { timeoutMs: 30_000, description: 'the bench node to be online' });
+  await waitFor(
+    async () => {
+      const response = await fetch(`${controlPlane.baseUrl}/api/v1/nodes/bench-node`, {
+        headers: { authorization: `Bearer ${token}` },
+      });
+      return response.status === 200 && ((await response.json()) as { status: string }).status === 'online';
+    },
+    { timeoutMs: 30_000, description: 'the bench node to be online' },
+  );
   const target: BenchTarget = { baseUrl: controlPlane.baseUrl, token, db, nodeId: 'bench-node' };
   const rss = sampleRss({ controlPlane: controlPlane.pid, agent: agent.pid });
 
