@@ -73,6 +73,25 @@ describe('createAuthenticator with a shared secret', () => {
     await expect(strict.verifyBearer(wrongAudience)).rejects.toThrow(/aud/);
   });
 
+  it('verifies HS256 tokens with the secret even when a key set is configured too', async () => {
+    // Port 9 (discard) would fail any fetch: the key set must not be consulted for HS256.
+    const both = createAuthenticator({ secret: TEST_SECRET, jwksUrl: 'http://127.0.0.1:9/jwks.json' });
+    await expect(both.verifyBearer(await signTestToken({ orgId: 'org-b' }))).resolves.toMatchObject({
+      orgId: 'org-b',
+    });
+  });
+
+  it('refuses an asymmetrically signed token when only a secret is configured', async () => {
+    const { SignJWT, generateKeyPair } = await import('jose');
+    const { privateKey } = await generateKeyPair('ES256');
+    const token = await new SignJWT({ org_id: 'org-a', permissions: [] })
+      .setProtectedHeader({ alg: 'ES256' })
+      .setSubject('mallory')
+      .setExpirationTime('1h')
+      .sign(privateKey);
+    await expect(auth.verifyBearer(token)).rejects.toBeInstanceOf(UnauthenticatedError);
+  });
+
   it('needs a secret or a key set', () => {
     expect(() => createAuthenticator({})).toThrow(/secret or a jwksUrl/);
   });

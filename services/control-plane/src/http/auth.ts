@@ -51,8 +51,9 @@ export function bearerToken(authorizationHeaderOrToken: string | null | undefine
   const isBearer = first.toLowerCase() === 'bearer';
   if (parts.length === 1 && first !== '' && !isBearer) return first;
   if (parts.length === 2 && isBearer && second) return second;
-  if (first === '' || (isBearer && parts.length === 1))
+  if (first === '' || (isBearer && parts.length === 1)) {
     throw new UnauthenticatedError('a bearer token is required');
+  }
   throw new UnauthenticatedError('the Authorization header must be "Bearer <token>"');
 }
 
