@@ -19,7 +19,7 @@ afterAll(async () => {
 });
 
 /** Publishes raw bytes to the agent-events exchange, as a buggy or hostile agent could. */
-async function publishRaw(routingKey: string, body: Buffer | string, messageId = randomUUID()) {
+async function publishRaw(routingKey: string, body: Buffer | string, messageId: string = randomUUID()) {
   const names = topology(stack.prefix);
   channel.publish(names.agentEventsExchange, routingKey, Buffer.from(body), {
     contentType: 'application/json',
