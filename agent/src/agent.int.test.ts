@@ -185,6 +185,25 @@ describe('agent against a real broker', () => {
     expect(peak).toBe(2);
   });
 
+  it('lets running work finish within the shutdown grace period, heartbeating "draining"', async () => {
+    const h = await start({ SHUTDOWN_GRACE_SECONDS: '10', HEARTBEAT_INTERVAL_MS: '100' });
+    const command = executeTask(h.nodeId, { payload: { delayMs: 800 } });
+    await h.send(command);
+    await h.waitForReport(command.payload.executionId, 'TaskStarted');
+
+    await h.agent.stop();
+
+    expect(h.reportsOf(command.payload.executionId)).toEqual([
+      'TaskAccepted:0',
+      'TaskStarted:1',
+      'TaskCompleted:2',
+    ]);
+    const draining = h.heartbeats().filter((beat) => beat.payload.draining);
+    expect(draining.length).toBeGreaterThanOrEqual(2);
+    expect(draining[0]?.payload.runningExecutions).toEqual([command.payload.executionId]);
+    await waitFor(async () => (await h.workQueueDepth()) === 0, { description: 'the command to be acked' });
+  });
+
   it('drains on shutdown: a draining heartbeat, then what still runs fails retryably', async () => {
     const h = await start({ SHUTDOWN_GRACE_SECONDS: '0' });
     const command = executeTask(h.nodeId, { type: 'Command', payload: { command: ['sleep', '30'] } });

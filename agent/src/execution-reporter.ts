@@ -12,6 +12,16 @@ import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 /** Sends one message and resolves once the broker confirmed it; see ReportPublisher. */
 export type PublishMessage = (message: AgentMessage) => Promise<void>;
 
+const TERMINAL_TYPES: ReadonlySet<string> = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
+
+/** The fields worth a log line (not the output). */
+function summarise(payload: AgentMessage['payload']): Record<string, unknown> {
+  const { exitCode, durationMs, error, reason, retryable, timedOut } = payload as Partial<
+    TaskFailed & TaskCancelled
+  >;
+  return { exitCode, durationMs, error, reason, retryable, timedOut };
+}
+
 type ReportFields<T> = Omit<T, 'taskId' | 'executionId' | 'sequence'>;
 
 export interface ExecutionReporterOptions {
@@ -100,8 +110,9 @@ export class ExecutionReporter {
   }
 
   #send(message: AgentMessage): Promise<void> {
-    this.options.logger.debug(
-      { type: message.type, messageId: message.messageId },
+    const terminal = TERMINAL_TYPES.has(message.type);
+    this.options.logger[terminal ? 'info' : 'debug'](
+      { type: message.type, messageId: message.messageId, ...(terminal ? summarise(message.payload) : {}) },
       'reporting %s',
       message.type,
     );

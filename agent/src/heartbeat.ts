@@ -24,6 +24,7 @@ export interface HeartbeatOptions {
  */
 export class Heartbeat {
   #timer: NodeJS.Timeout | undefined;
+  #draining = false;
 
   constructor(private readonly options: HeartbeatOptions) {}
 
@@ -36,13 +37,22 @@ export class Heartbeat {
     this.#timer = undefined;
   }
 
-  /** Publishes one heartbeat; `draining` announces that this agent takes no more work. */
-  beat(draining = false): Promise<void> {
+  /**
+   * From now on every heartbeat says `draining: true` (send no more work); beats go on while the
+   * running executions finish, so that the control plane does not take the node for lost.
+   */
+  drain(): Promise<void> {
+    this.#draining = true;
+    return this.beat();
+  }
+
+  /** Publishes one heartbeat now; resolves once confirmed (or given up on), never rejects. */
+  beat(): Promise<void> {
     const payload: AgentHeartbeat = {
       ...this.options.identity,
       protocolVersion: PROTOCOL_VERSION,
       runningExecutions: this.options.runningExecutions(),
-      ...(draining ? { draining: true } : {}),
+      ...(this.#draining ? { draining: true } : {}),
     };
     const fields = {
       messageId: randomUUID(),

@@ -24,25 +24,25 @@ export interface ShutdownDeps {
 const STEP_TIMEOUT_MS = 5_000;
 
 /**
- * Graceful shutdown: take no new work, announce it (draining heartbeat), let what runs finish
- * within the grace period, then stop the rest. Those are reported TaskFailed retryable "the agent
- * shut down" (not TaskCancelled, which means someone asked to cancel: the control plane should
- * retry this work elsewhere). Then flush the reports and close the connection.
+ * Graceful shutdown: take no new work, announce it (heartbeats say `draining` from now on), let
+ * what runs finish within the grace period, then stop the rest. Those are reported TaskFailed
+ * retryable "the agent shut down", not TaskCancelled: nobody asked to cancel them, and the control
+ * plane should run them again elsewhere. Then flush the reports and close the connection.
  */
 export async function shutDownAgent(deps: ShutdownDeps): Promise<void> {
   const { logger, running } = deps;
   logger.info({ running: running.size, graceMs: deps.graceMs }, 'shutting down: taking no new work');
   deps.startDraining();
-  deps.heartbeat.stop();
   // Cancels consuming at once; resolves only once running executions are acked or requeued.
   const workClosed = deps.workConsumer.close();
-  await settledWithin(deps.heartbeat.beat(true), STEP_TIMEOUT_MS);
+  await settledWithin(deps.heartbeat.drain(), STEP_TIMEOUT_MS);
 
   if (!(await running.waitUntilEmpty(deps.graceMs))) {
     logger.warn({ executions: running.ids() }, 'grace period over: stopping what still runs');
     running.abortAll({ kind: 'shutdown', gracePeriodMs: DEFAULT_KILL_GRACE_MS });
     await running.waitUntilEmpty(DEFAULT_KILL_GRACE_MS + STEP_TIMEOUT_MS);
   }
+  deps.heartbeat.stop();
   // Cancels stay welcome until here: they may still arrive for executions in their grace period.
   const closed = await Promise.all([
     settledWithin(workClosed, STEP_TIMEOUT_MS),

@@ -64,7 +64,17 @@ export function createCommandConsumer<TType extends CommandMessage['type']>(
       }
     },
   );
-  consumer.on('error', (error: unknown) => logger.warn({ err: error }, 'consumer error'));
+  consumer.on('error', (error: unknown) => {
+    if (error instanceof Error && error.message.startsWith('failed to ack/nack')) {
+      // The channel died with the connection; the broker redelivers and the duplicate is recognised.
+      logger.info(
+        { err: error },
+        'could not settle a delivery on a lost channel; the broker will redeliver it',
+      );
+    } else {
+      logger.warn({ err: error }, 'consumer error');
+    }
+  });
   consumer.on('ready', () => {
     logger.debug('consuming');
     options.onReady();

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { connect as connectAmqp, type ConfirmChannel, type ChannelModel } from 'amqplib';
-import { pino } from 'pino';
 import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messages/agent-message';
 import type { CommandMessage } from '@meridian/contracts/messages/command-message';
 import { EXCHANGE_TYPES, topology } from '@meridian/contracts/topology';
 import { deleteBrokerObjects, uniquePrefix, waitFor } from '../../../test/support/test-context.js';
 import { startAgent, type Agent } from '../agent.js';
 import { loadConfig } from '../config.js';
+import { createLogger } from '../logger.js';
 
 /** A report as observed on the agent-events exchange, with its AMQP properties. */
 export interface Observed {
@@ -85,10 +85,10 @@ export async function startAgentHarness(
     TOPOLOGY_PREFIX: prefix,
     SHUTDOWN_GRACE_SECONDS: '1',
     PATH: process.env.PATH,
+    LOG_LEVEL: process.env.AGENT_TEST_LOG_LEVEL ?? 'silent',
     ...env,
   });
-  const logger = pino({ level: process.env.AGENT_TEST_LOG_LEVEL ?? 'silent' });
-  const agent = startAgent(config, logger);
+  const agent = startAgent(config, createLogger(config));
   await agent.ready;
 
   const executionReports = (executionId: string) =>
