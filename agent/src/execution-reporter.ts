@@ -43,6 +43,7 @@ export interface ExecutionReporterOptions {
 export class ExecutionReporter {
   #sequence = 0;
   #started = false;
+  #finished = false;
   readonly #now: () => Date;
   readonly #newId: () => string;
 
@@ -63,13 +64,15 @@ export class ExecutionReporter {
 
   /** Reports TaskStarted once; later calls do nothing. */
   started(pid?: number): void {
-    if (this.#started) return;
+    if (this.#started || this.#finished) return;
     this.#started = true;
     const payload = { ...this.#ids(), pid: pid ?? null };
     this.#sendInBackground(buildEnvelope('TaskStarted', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
   }
 
   progress(percent: number, message?: string): void {
+    // A report after the terminal one would be stale by definition (a handler that kept going).
+    if (this.#finished) return;
     this.started();
     const payload = {
       ...this.#ids(),
@@ -111,6 +114,7 @@ export class ExecutionReporter {
 
   #send(message: AgentMessage): Promise<void> {
     const terminal = TERMINAL_TYPES.has(message.type);
+    if (terminal) this.#finished = true;
     this.options.logger[terminal ? 'info' : 'debug'](
       { type: message.type, messageId: message.messageId, ...(terminal ? summarise(message.payload) : {}) },
       'reporting %s',
