@@ -24,7 +24,10 @@ const ConfigSchema = z
     JWKS_URL: z.url().optional(),
     JWT_ISSUER: z.string().optional(),
     JWT_AUDIENCE: z.string().optional(),
-    TOPOLOGY_PREFIX: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/i).default(DEFAULT_TOPOLOGY_PREFIX),
+    TOPOLOGY_PREFIX: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9._-]*$/i)
+      .default(DEFAULT_TOPOLOGY_PREFIX),
     DEFAULT_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(300),
     MAX_RETRIES: z.coerce.number().int().min(0).default(3),
     RETRY_BACKOFF_SECONDS: secondsList.default([5, 30, 120]),
@@ -57,7 +60,9 @@ export class ConfigError extends Error {}
 
 /** Parses the environment once, at start-up; nothing else reads `process.env`. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
   const parsed = ConfigSchema.safeParse(cleaned);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`);

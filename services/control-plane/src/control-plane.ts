@@ -7,6 +7,7 @@ import type { AppDeps } from './app/app-deps.js';
 import { systemClock } from './app/clock.js';
 import { dispatchPendingTasks } from './app/dispatch-pending-tasks.js';
 import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
+import { purgeExpiredRecords } from './app/purge-expired-records.js';
 import { recordAgentMessages } from './app/record-agent-messages.js';
 import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
@@ -65,7 +66,10 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     queueBindings: declarations.queueBindings,
     onReturn: (message) => {
       const messageId = message.messageId ?? '';
-      logger.warn({ messageId, routingKey: message.routingKey, type: message.type }, 'broker returned a command');
+      logger.warn(
+        { messageId, routingKey: message.routingKey, type: message.type },
+        'broker returned a command',
+      );
       returned.set(messageId, {
         messageId,
         type: message.type ?? '',
@@ -82,7 +86,13 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     intervalMs: config.POLL_INTERVAL_MS,
     logger,
     pass: async () => {
-      const result = await relayOutboxBatch(dataSource, publisher, returned, config.OUTBOX_BATCH_SIZE, logger);
+      const result = await relayOutboxBatch(
+        dataSource,
+        publisher,
+        returned,
+        config.OUTBOX_BATCH_SIZE,
+        logger,
+      );
       const reports = reportsForReturnedCommands(result.returned, systemClock.now());
       if (reports.length > 0) await record(reports);
       return result.published;
@@ -101,6 +111,13 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     intervalMs: 5000,
     logger,
     pass: () => expireOverdueExecutions(deps, 100),
+  });
+  const retention = new WorkLoop({
+    name: 'retention',
+    batchSize: 1000,
+    intervalMs: 60_000,
+    logger,
+    pass: () => purgeExpiredRecords(deps, config.CLEANUP_RETENTION_DAYS, 1000),
   });
   const listener = new NotificationListener(
     config.DATABASE_URL,
@@ -121,6 +138,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   relay.start();
   dispatcher.start();
   deadlineSweep.start();
+  retention.start();
 
   let shuttingDown = false;
   const app = createApp({
@@ -135,7 +153,8 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       postgres: async () => {
         await dataSource.query('SELECT 1');
       },
-      rabbitmq: () => (connection.ready ? Promise.resolve() : Promise.reject(new Error('broker not connected'))),
+      rabbitmq: () =>
+        connection.ready ? Promise.resolve() : Promise.reject(new Error('broker not connected')),
     },
     isShuttingDown: () => shuttingDown,
   });
@@ -150,7 +169,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await agentEvents.consumer.close();
       await agentEvents.drain();
-      await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false)]);
+      await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
       await relay.stop(true);
       await listener.stop();
       await publisher.close();
@@ -161,7 +180,11 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   };
 }
 
-function listen(fetch: Parameters<typeof serve>[0]['fetch'], hostname: string, port: number): Promise<ServerType> {
+function listen(
+  fetch: Parameters<typeof serve>[0]['fetch'],
+  hostname: string,
+  port: number,
+): Promise<ServerType> {
   return new Promise((resolve, reject) => {
     const server = serve({ fetch, hostname, port }, () => resolve(server));
     server.once('error', reject);

@@ -10,6 +10,7 @@ import { createTask } from './create-task.js';
 import { dispatchPendingTasks } from './dispatch-pending-tasks.js';
 import { expireOverdueExecutions } from './expire-overdue-executions.js';
 import { recordAgentMessages } from './record-agent-messages.js';
+import { purgeExpiredRecords } from './purge-expired-records.js';
 import { retryTask } from './retry-task.js';
 import { listTaskEvents } from './task-queries.js';
 
@@ -213,5 +214,29 @@ describe('task lifecycle on a real database', () => {
   it('keeps task_events append-only in the database itself', async () => {
     await expect(deps.dataSource.query('DELETE FROM task_events')).rejects.toThrow(/append-only/);
     await expect(deps.dataSource.query(`UPDATE task_events SET type = 'x'`)).rejects.toThrow(/append-only/);
+  });
+
+  it('purges dedupe records and sent outbox rows past retention, and nothing newer', async () => {
+    const now = deps.clock.now();
+    const old = new Date(now.getTime() - 31 * 86_400_000);
+    const oldId = crypto.randomUUID();
+    const newId = crypto.randomUUID();
+    await deps.dataSource.query(
+      `INSERT INTO processed_messages (message_id, type, node_id, outcome, processed_at)
+       VALUES ($1, 'TaskStarted', 'n', 'applied', $3), ($2, 'TaskStarted', 'n', 'applied', $4)`,
+      [oldId, newId, old, now],
+    );
+    await deps.dataSource.query(
+      `INSERT INTO outbox (message_id, exchange, routing_key, type, body, correlation_id, published_at)
+       VALUES ($1, 'x', 'k', 'ExecuteTask', '{}', 'c', $3), ($2, 'x', 'k', 'ExecuteTask', '{}', 'c', NULL)`,
+      [oldId, newId, old],
+    );
+    expect(await purgeExpiredRecords(deps, 30, 1000)).toBeGreaterThanOrEqual(2);
+    const left: { message_id: string }[] = await deps.dataSource.query(
+      `SELECT message_id FROM processed_messages WHERE message_id = ANY($1::uuid[])
+       UNION ALL SELECT message_id FROM outbox WHERE message_id = ANY($1::uuid[])`,
+      [[oldId, newId]],
+    );
+    expect(left.map((row) => row.message_id).sort()).toEqual([newId, newId]);
   });
 });

@@ -81,7 +81,10 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
       }
       const result = await batcher.add(parsed.message);
       if (result.outcome !== 'applied') {
-        logger.debug({ messageId: result.messageId, outcome: result.outcome, reason: result.reason }, 'agent message changed nothing');
+        logger.debug(
+          { messageId: result.messageId, outcome: result.outcome, reason: result.reason },
+          'agent message changed nothing',
+        );
       }
       return ConsumerStatus.ACK;
     },

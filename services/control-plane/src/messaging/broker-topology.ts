@@ -21,10 +21,18 @@ export function controlPlaneDeclarations(t: Topology) {
       'x-dead-letter-routing-key': t.agentEventsDeadLetterKey,
     },
   };
-  const deadLetterQueue = { queue: t.agentEventsDeadLetterQueue, durable: true, arguments: { 'x-queue-type': 'quorum' as const } };
+  const deadLetterQueue = {
+    queue: t.agentEventsDeadLetterQueue,
+    durable: true,
+    arguments: { 'x-queue-type': 'quorum' as const },
+  };
   const queueBindings = [
     { queue: t.agentEventsQueue, exchange: t.agentEventsExchange, routingKey: '#' },
-    { queue: t.agentEventsDeadLetterQueue, exchange: t.deadLetterExchange, routingKey: t.agentEventsDeadLetterKey },
+    {
+      queue: t.agentEventsDeadLetterQueue,
+      exchange: t.deadLetterExchange,
+      routingKey: t.agentEventsDeadLetterKey,
+    },
   ];
   return { exchanges, agentEventsQueue, deadLetterQueue, queueBindings };
 }

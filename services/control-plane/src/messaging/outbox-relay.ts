@@ -66,9 +66,10 @@ export async function relayOutboxBatch(
       logger.warn({ err: error, count: rows.length }, 'outbox publish failed; will retry');
       return { published: 0, returned: [] };
     }
-    await manager.query(`UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`, [
-      rows.map((row) => row.id),
-    ]);
+    await manager.query(
+      `UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`,
+      [rows.map((row) => row.id)],
+    );
     const bounced = rows.flatMap((row) => {
       const hit = returned.get(row.message_id);
       returned.delete(row.message_id);

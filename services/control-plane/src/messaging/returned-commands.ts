@@ -11,7 +11,10 @@ const BROKER_REPORT_SEQUENCE = 2 ** 31 - 1;
  * It is recorded as a retryable failure of that execution, through the same path as an agent's
  * report, so that the slot is freed and the retry policy decides what happens next.
  */
-export function reportsForReturnedCommands(returned: readonly ReturnedCommand[], now: Date): ExecutionReport[] {
+export function reportsForReturnedCommands(
+  returned: readonly ReturnedCommand[],
+  now: Date,
+): ExecutionReport[] {
   return returned.flatMap((command): ExecutionReport[] => {
     const payload = command.body.payload;
     const nodeId = typeof command.body['nodeId'] === 'string' ? command.body['nodeId'] : undefined;
@@ -22,7 +25,10 @@ export function reportsForReturnedCommands(returned: readonly ReturnedCommand[],
         type: 'TaskFailed',
         schemaVersion: AGENT_EVENT_SCHEMA_VERSION,
         occurredAt: now.toISOString(),
-        correlationId: typeof command.body['correlationId'] === 'string' ? command.body['correlationId'] : command.messageId,
+        correlationId:
+          typeof command.body['correlationId'] === 'string'
+            ? command.body['correlationId']
+            : command.messageId,
         nodeId,
         payload: {
           taskId: payload.taskId,

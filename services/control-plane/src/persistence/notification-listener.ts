@@ -17,14 +17,18 @@ export class NotificationListener {
   ) {}
 
   async start(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.databaseUrl, application_name: 'meridian-listener' });
+    const client = new pg.Client({
+      connectionString: this.databaseUrl,
+      application_name: 'meridian-listener',
+    });
     client.on('notification', (message) => this.handlers[message.channel]?.());
     client.on('error', (error) => {
       this.logger.warn({ err: error }, 'notification listener lost its connection');
       this.scheduleReconnect();
     });
     await client.connect();
-    for (const channel of Object.keys(this.handlers)) await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+    for (const channel of Object.keys(this.handlers))
+      await client.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
     this.client = client;
   }
 

@@ -15,7 +15,10 @@ export interface NewTaskEvent {
 }
 
 /** Appends audit events in one statement; call it inside the transaction that made the change. */
-export async function appendTaskEvents(manager: EntityManager, events: readonly NewTaskEvent[]): Promise<void> {
+export async function appendTaskEvents(
+  manager: EntityManager,
+  events: readonly NewTaskEvent[],
+): Promise<void> {
   if (events.length === 0) return;
   await manager.query(
     `INSERT INTO task_events

@@ -1,0 +1,28 @@
+import type { AppDeps } from './app-deps.js';
+
+/**
+ * Deletes operational rows past retention: dedupe records of consumed messages and outbox rows
+ * already published. A message redelivered after its dedupe row is gone would be applied again,
+ * so retention must stay far longer than any redelivery (days, not minutes). Task rows and the
+ * audit log are not touched here. Returns how many rows were deleted.
+ */
+export async function purgeExpiredRecords(
+  deps: AppDeps,
+  retentionDays: number,
+  batchSize: number,
+): Promise<number> {
+  const cutoff = new Date(deps.clock.now().getTime() - retentionDays * 86_400_000);
+  const processed: unknown[] = await deps.dataSource.query(
+    `DELETE FROM processed_messages WHERE message_id IN (
+       SELECT message_id FROM processed_messages WHERE processed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+     RETURNING 1`,
+    [cutoff, batchSize],
+  );
+  const outbox: unknown[] = await deps.dataSource.query(
+    `DELETE FROM outbox WHERE id IN (
+       SELECT id FROM outbox WHERE published_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+     RETURNING 1`,
+    [cutoff, batchSize],
+  );
+  return processed.length + outbox.length;
+}
