@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity.js';
 import type { CreateTaskBody, Task } from '@meridian/contracts/api/task';
 import { isValidNodeId } from '@meridian/contracts/topology';
 import { UnprocessableError } from '../domain/errors.js';
@@ -7,14 +6,13 @@ import { priorityRank } from '../domain/node-selection.js';
 import { transition } from '../domain/task-status.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
 import { toTaskDto } from '../persistence/mappers.js';
-import { notifyDispatchers } from '../persistence/outbox.writes.js';
-import { appendTaskEvents } from '../persistence/task-event.writes.js';
+import { insertTaskWithEvents } from '../persistence/task.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
 
 /**
  * Stores a new task and queues it for dispatch: Created, then Pending, both recorded as events in
- * the same transaction. The dispatcher of any replica picks it up when that commits.
+ * the same statement. The dispatcher of any replica picks it up when that commits.
  */
 export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBody): Promise<Task> {
   if (body.nodeId !== undefined && !isValidNodeId(body.nodeId)) {
@@ -55,22 +53,17 @@ export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBo
     completedAt: null,
   } satisfies TaskEntity);
 
-  await deps.dataSource.transaction(async (manager) => {
-    // TypeORM's deep-partial type cannot see through the jsonb record columns.
-    await manager.insert(TaskEntity, task as QueryDeepPartialEntity<TaskEntity>);
-    const common = { orgId: task.orgId, taskId: task.id, actor: `user:${actor.userId}`, occurredAt: now };
-    await appendTaskEvents(manager, [
-      { ...common, type: 'TaskCreated', toStatus: 'Created', correlationId: actor.correlationId },
-      {
-        ...common,
-        type: 'TaskQueued',
-        fromStatus: 'Created',
-        toStatus: queued.to,
-        correlationId: actor.correlationId,
-      },
-    ]);
-    await notifyDispatchers(manager);
-  });
+  const common = { orgId: task.orgId, taskId: task.id, actor: `user:${actor.userId}`, occurredAt: now };
+  await insertTaskWithEvents(deps.dataSource, task, [
+    { ...common, type: 'TaskCreated', toStatus: 'Created', correlationId: actor.correlationId },
+    {
+      ...common,
+      type: 'TaskQueued',
+      fromStatus: 'Created',
+      toStatus: queued.to,
+      correlationId: actor.correlationId,
+    },
+  ]);
   deps.logger.info({ taskId: task.id, correlationId: actor.correlationId, type: task.type }, 'task created');
   return toTaskDto(task);
 }

@@ -2,10 +2,14 @@ import type { EntityManager } from 'typeorm';
 import type { AgentMessage, ExecutionReport } from '@meridian/contracts/messages/agent-message';
 import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
 import { decideReport } from '../domain/execution-report.js';
-import { ExecutionEntity } from '../persistence/entities/execution.entity.js';
-import { TaskEntity } from '../persistence/entities/task.entity.js';
 import { lockExecutionsWithTasks } from '../persistence/execution-with-task.js';
 import { notifyDispatchers } from '../persistence/outbox.writes.js';
+import {
+  updateExecutions,
+  updateTasks,
+  type ExecutionUpdate,
+  type TaskUpdate,
+} from '../persistence/report.writes.js';
 import { appendTaskEvents, type NewTaskEvent } from '../persistence/task-event.writes.js';
 import type { AppDeps } from './app-deps.js';
 import { recordHeartbeats } from './record-heartbeats.js';
@@ -134,13 +138,26 @@ async function applyReports(
     released ||= decision.execution.release;
     results.set(report.messageId, { messageId: report.messageId, outcome: 'applied' });
   }
+  const executionUpdates: ExecutionUpdate[] = [];
+  const taskUpdates = new Map<string, TaskUpdate>();
   for (const [executionId, rowChanges] of changes) {
-    const execution = locked.get(executionId);
-    if (!execution) continue;
-    await manager.update(ExecutionEntity, { id: executionId }, rowChanges.execution);
-    if (Object.keys(rowChanges.task).length > 0)
-      await manager.update(TaskEntity, { id: execution.taskId }, rowChanges.task);
+    const execution = locked.get(executionId)!;
+    executionUpdates.push({
+      ...rowChanges.execution,
+      id: executionId,
+      status: execution.status,
+      lastSequence: execution.lastSequence,
+    });
+    if (Object.keys(rowChanges.task).length > 0) {
+      taskUpdates.set(execution.taskId, {
+        ...taskUpdates.get(execution.taskId),
+        ...rowChanges.task,
+        id: execution.taskId,
+      });
+    }
   }
+  await updateExecutions(manager, executionUpdates);
+  await updateTasks(manager, [...taskUpdates.values()]);
   await appendTaskEvents(manager, events);
   return released;
 }

@@ -3,15 +3,16 @@ import type { CapturedOutput } from '@meridian/contracts/messages/agent-events';
 import { clampText } from '../domain/clamp-text.js';
 import type { ReportDecision } from '../domain/execution-report.js';
 import type { LockedExecution } from '../persistence/execution-with-task.js';
+import type { ExecutionUpdate, TaskUpdate } from '../persistence/report.writes.js';
 import type { NewTaskEvent } from '../persistence/task-event.writes.js';
 
 /** Column changes of one execution and its task, accumulated over the reports of a batch. */
 export interface RowChanges {
-  execution: Record<string, unknown>;
-  task: Record<string, unknown>;
+  execution: Partial<ExecutionUpdate>;
+  task: Partial<TaskUpdate>;
 }
 
-function outputColumns(output: CapturedOutput | undefined, maxBytes: number): Record<string, unknown> {
+function outputColumns(output: CapturedOutput | undefined, maxBytes: number): Partial<ExecutionUpdate> {
   if (!output) return {};
   const stdout = clampText(output.stdout, maxBytes);
   const stderr = clampText(output.stderr, maxBytes);

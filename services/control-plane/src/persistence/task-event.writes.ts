@@ -14,18 +14,22 @@ export interface NewTaskEvent {
   occurredAt: Date;
 }
 
-/** Appends audit events in one statement; call it inside the transaction that made the change. */
-export async function appendTaskEvents(
-  manager: EntityManager,
+/**
+ * The INSERT of a batch of events as SQL text whose parameters start at `$firstParam`, so that it
+ * can stand alone or inside a larger statement (a CTE) that commits with the change it records.
+ */
+export function taskEventsInsert(
   events: readonly NewTaskEvent[],
-): Promise<void> {
-  if (events.length === 0) return;
-  await manager.query(
-    `INSERT INTO task_events
+  firstParam = 1,
+): { sql: string; params: unknown[] } {
+  const p = (offset: number) => `$${firstParam + offset}`;
+  return {
+    sql: `INSERT INTO task_events
        (org_id, task_id, execution_id, type, from_status, to_status, actor, correlation_id, message_id, data, occurred_at)
-     SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
-                          $8::text[], $9::text[], $10::jsonb[], $11::timestamptz[])`,
-    [
+     SELECT * FROM unnest(${p(0)}::text[], ${p(1)}::uuid[], ${p(2)}::uuid[], ${p(3)}::text[], ${p(4)}::text[],
+                          ${p(5)}::text[], ${p(6)}::text[], ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::jsonb[],
+                          ${p(10)}::timestamptz[])`,
+    params: [
       events.map((e) => e.orgId),
       events.map((e) => e.taskId),
       events.map((e) => e.executionId ?? null),
@@ -38,5 +42,15 @@ export async function appendTaskEvents(
       events.map((e) => JSON.stringify(e.data ?? {})),
       events.map((e) => e.occurredAt.toISOString()),
     ],
-  );
+  };
+}
+
+/** Appends audit events in one statement; call it inside the transaction that made the change. */
+export async function appendTaskEvents(
+  manager: EntityManager,
+  events: readonly NewTaskEvent[],
+): Promise<void> {
+  if (events.length === 0) return;
+  const { sql, params } = taskEventsInsert(events);
+  await manager.query(sql, params);
 }
