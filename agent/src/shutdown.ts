@@ -20,8 +20,8 @@ export interface ShutdownDeps {
   logger: Logger;
 }
 
-/** Bound on each broker step of the shutdown, so that a broker outage cannot hang it. */
-const STEP_TIMEOUT_MS = 5_000;
+/** Bound on what follows the grace period (and the kill grace), so that a broker outage cannot hang it. */
+const FINAL_STEPS_MS = 10_000;
 
 /**
  * Graceful shutdown: take no new work, announce it (heartbeats say `draining` from now on), let
@@ -35,25 +35,28 @@ export async function shutDownAgent(deps: ShutdownDeps): Promise<void> {
   deps.startDraining();
   // Cancels consuming at once; resolves only once running executions are acked or requeued.
   const workClosed = deps.workConsumer.close();
-  await settledWithin(deps.heartbeat.drain(), STEP_TIMEOUT_MS);
+  void deps.heartbeat.drain();
 
+  let deadline = Date.now() + FINAL_STEPS_MS;
   if (!(await running.waitUntilEmpty(deps.graceMs))) {
     logger.warn({ executions: running.ids() }, 'grace period over: stopping what still runs');
     running.abortAll({ kind: 'shutdown', gracePeriodMs: DEFAULT_KILL_GRACE_MS });
-    await running.waitUntilEmpty(DEFAULT_KILL_GRACE_MS + STEP_TIMEOUT_MS);
+    deadline = Date.now() + DEFAULT_KILL_GRACE_MS + FINAL_STEPS_MS;
   }
+  const remaining = () => Math.max(0, deadline - Date.now());
+  await running.waitUntilEmpty(remaining());
   deps.heartbeat.stop();
   // Cancels stay welcome until here: they may still arrive for executions in their grace period.
   const closed = await Promise.all([
-    settledWithin(workClosed, STEP_TIMEOUT_MS),
-    settledWithin(deps.controlConsumer.close(), STEP_TIMEOUT_MS),
+    settledWithin(workClosed, remaining()),
+    settledWithin(deps.controlConsumer.close(), remaining()),
   ]);
-  if (!(await deps.publisher.flush(STEP_TIMEOUT_MS))) {
+  if (!(await deps.publisher.flush(remaining()))) {
     logger.warn({ held: deps.publisher.backlogSize }, 'some reports were not confirmed before shutdown');
   }
   deps.publisher.close();
-  await settledWithin(deps.sender.close(), STEP_TIMEOUT_MS);
-  if (!closed.every(Boolean) || !(await settledWithin(deps.connection.close(), STEP_TIMEOUT_MS))) {
+  await settledWithin(deps.sender.close(), remaining());
+  if (!closed.every(Boolean) || !(await settledWithin(deps.connection.close(), remaining()))) {
     deps.connection.unsafeDestroy();
   }
   logger.info('agent stopped');
