@@ -9,8 +9,9 @@ import {
 } from '@meridian/contracts/messages/execute-task';
 import { assignTasksToNodes, type DispatchCandidate, type NodeSlots } from '../domain/node-selection.js';
 import { transition } from '../domain/task-status.js';
-import { enqueueOutboxMessages, type NewOutboxMessage } from '../persistence/outbox.writes.js';
-import { appendTaskEvents, type NewTaskEvent } from '../persistence/task-event.writes.js';
+import { OUTBOX_CHANNEL, outboxPart, type NewOutboxMessage } from '../persistence/outbox.writes.js';
+import { taskEventsPart, type NewTaskEvent } from '../persistence/task-event.writes.js';
+import { WriteBatch } from '../persistence/write-batch.js';
 import type { AppDeps } from './app-deps.js';
 import { OFFLINE_AFTER_MS } from './node-queries.js';
 
@@ -125,13 +126,13 @@ async function writeDispatches(
 ): Promise<void> {
   if (planned.length === 0) return;
   const deadlines = planned.map((p) => new Date(now.getTime() + p.task.timeout_seconds * 1000));
-  await manager.query(
-    `INSERT INTO executions (id, task_id, org_id, attempt, status, node_id, agent_id, dispatched_at, deadline,
+  const insertExecutions = {
+    sql: `INSERT INTO executions (id, task_id, org_id, attempt, status, node_id, agent_id, dispatched_at, deadline,
                              correlation_id)
      SELECT id, task_id, org_id, attempt, 'Dispatched', node_id, agent_id, $8, deadline, correlation_id
        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
                    $9::text[]) AS u(id, task_id, org_id, attempt, node_id, agent_id, deadline, correlation_id)`,
-    [
+    params: [
       planned.map((p) => p.executionId),
       planned.map((p) => p.task.id),
       planned.map((p) => p.task.org_id),
@@ -142,14 +143,19 @@ async function writeDispatches(
       now,
       planned.map((p) => p.task.correlation_id),
     ],
-  );
-  await manager.query(
-    `UPDATE tasks t SET status = 'Scheduled', current_execution_id = u.execution_id, attempt_count = u.attempt,
+  };
+  const scheduleTasks = {
+    sql: `UPDATE tasks t SET status = 'Scheduled', current_execution_id = u.execution_id, attempt_count = u.attempt,
                         updated_at = $3
        FROM unnest($1::uuid[], $2::uuid[], $4::int[]) AS u(task_id, execution_id, attempt)
       WHERE t.id = u.task_id`,
-    [planned.map((p) => p.task.id), planned.map((p) => p.executionId), now, planned.map((p) => p.attempt)],
-  );
+    params: [
+      planned.map((p) => p.task.id),
+      planned.map((p) => p.executionId),
+      now,
+      planned.map((p) => p.attempt),
+    ],
+  };
   const events: NewTaskEvent[] = [];
   const messages: NewOutboxMessage[] = [];
   planned.forEach((p, index) => {
@@ -198,6 +204,11 @@ async function writeDispatches(
       ),
     });
   });
-  await appendTaskEvents(manager, events);
-  await enqueueOutboxMessages(manager, messages);
+  await new WriteBatch()
+    .add(insertExecutions)
+    .add(scheduleTasks)
+    .add(taskEventsPart(events))
+    .add(outboxPart(messages))
+    .notify(OUTBOX_CHANNEL)
+    .run(manager);
 }

@@ -13,15 +13,18 @@ export async function purgeExpiredRecords(
 ): Promise<number> {
   const cutoff = new Date(deps.clock.now().getTime() - retentionDays * 86_400_000);
   const processed: unknown[] = await deps.dataSource.query(
-    `DELETE FROM processed_messages WHERE message_id IN (
-       SELECT message_id FROM processed_messages WHERE processed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-     RETURNING 1`,
+    `WITH purged AS (
+       DELETE FROM processed_messages WHERE message_id IN (
+         SELECT message_id FROM processed_messages WHERE processed_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1)
+     SELECT 1 FROM purged`,
     [cutoff, batchSize],
   );
   const outbox: unknown[] = await deps.dataSource.query(
-    `DELETE FROM outbox WHERE id IN (
-       SELECT id FROM outbox WHERE published_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
-     RETURNING 1`,
+    `WITH purged AS (
+       DELETE FROM outbox WHERE id IN (SELECT id FROM outbox WHERE published_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1)
+     SELECT 1 FROM purged`,
     [cutoff, batchSize],
   );
   return processed.length + outbox.length;

@@ -3,14 +3,15 @@ import type { AgentMessage, ExecutionReport } from '@meridian/contracts/messages
 import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
 import { decideReport } from '../domain/execution-report.js';
 import { lockExecutionsWithTasks } from '../persistence/execution-with-task.js';
-import { notifyDispatchers } from '../persistence/outbox.writes.js';
+import { DISPATCH_CHANNEL, notifyDispatchers } from '../persistence/outbox.writes.js';
 import {
-  updateExecutions,
-  updateTasks,
+  executionUpdatesPart,
+  taskUpdatesPart,
   type ExecutionUpdate,
   type TaskUpdate,
 } from '../persistence/report.writes.js';
-import { appendTaskEvents, type NewTaskEvent } from '../persistence/task-event.writes.js';
+import { WriteBatch } from '../persistence/write-batch.js';
+import { taskEventsPart, type NewTaskEvent } from '../persistence/task-event.writes.js';
 import type { AppDeps } from './app-deps.js';
 import { recordHeartbeats } from './record-heartbeats.js';
 import { effectsOfReport, type RowChanges } from './report-effects.js';
@@ -54,9 +55,10 @@ export async function recordAgentMessages(
       }
     }
     const freshReports = reports.filter((report) => fresh.has(report.messageId));
-    const released = await applyReports(deps, manager, freshReports, now, results);
+    await applyReports(deps, manager, freshReports, now, results);
     await markIgnored(manager, [...results.values()]);
-    if (released || changedNodes.length > 0) await notifyDispatchers(manager);
+    // Finished executions notified with their writes; new or changed nodes may take work too.
+    if (changedNodes.length > 0) await notifyDispatchers(manager);
     return messages.map((m) => results.get(m.messageId) ?? { messageId: m.messageId, outcome: 'duplicate' });
   });
 }
@@ -82,7 +84,7 @@ async function applyReports(
   reports: readonly ExecutionReport[],
   now: Date,
   results: Map<string, RecordResult>,
-): Promise<boolean> {
+): Promise<void> {
   const locked = await lockExecutionsWithTasks(manager, [
     ...new Set(reports.map((r) => r.payload.executionId)),
   ]);
@@ -156,10 +158,12 @@ async function applyReports(
       });
     }
   }
-  await updateExecutions(manager, executionUpdates);
-  await updateTasks(manager, [...taskUpdates.values()]);
-  await appendTaskEvents(manager, events);
-  return released;
+  const writes = new WriteBatch()
+    .add(executionUpdatesPart(executionUpdates))
+    .add(taskUpdatesPart([...taskUpdates.values()]))
+    .add(taskEventsPart(events));
+  if (released) writes.notify(DISPATCH_CHANNEL);
+  await writes.run(manager);
 }
 
 async function markIgnored(manager: EntityManager, results: readonly RecordResult[]): Promise<void> {

@@ -231,7 +231,7 @@ describe('task lifecycle on a real database', () => {
        VALUES ($1, 'x', 'k', 'ExecuteTask', '{}', 'c', $3), ($2, 'x', 'k', 'ExecuteTask', '{}', 'c', NULL)`,
       [oldId, newId, old],
     );
-    expect(await purgeExpiredRecords(deps, 30, 1000)).toBeGreaterThanOrEqual(2);
+    expect(await purgeExpiredRecords(deps, 30, 1000)).toBe(2);
     const left: { message_id: string }[] = await deps.dataSource.query(
       `SELECT message_id FROM processed_messages WHERE message_id = ANY($1::uuid[])
        UNION ALL SELECT message_id FROM outbox WHERE message_id = ANY($1::uuid[])`,

@@ -20,9 +20,9 @@ export interface ReturnedCommand {
 }
 
 /**
- * Publishes committed outbox rows with publisher confirms, then marks them sent, all while the
- * rows are locked (SKIP LOCKED lets the relays of several replicas share the table). A publish
- * that fails rolls the batch back: the rows stay and are sent again later, so delivery is at
+ * Marks committed outbox rows sent and publishes them with publisher confirms before the
+ * transaction commits, all while the rows are locked (SKIP LOCKED lets the relays of several replicas share the table). A publish
+ * that fails clears the mark again: the rows stay and are sent again later, so delivery is at
  * least once and consumers dedupe by messageId. Messages the broker returns as unroutable
  * (`mandatory`) are handed to `onReturned`: they were not delivered.
  */
@@ -35,8 +35,12 @@ export async function relayOutboxBatch(
 ): Promise<{ published: number; returned: ReturnedCommand[] }> {
   return dataSource.transaction(async (manager) => {
     const rows: OutboxRow[] = await manager.query(
-      `SELECT id, message_id, exchange, routing_key, type, body, correlation_id
-         FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`,
+      // Wrapped in a SELECT: TypeORM returns [rows, count] for a bare UPDATE … RETURNING.
+      `WITH sent AS (
+         UPDATE outbox SET published_at = now(), attempts = attempts + 1
+          WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+          RETURNING id, message_id, exchange, routing_key, type, body, correlation_id)
+       SELECT * FROM sent ORDER BY id`,
       [batchSize],
     );
     if (rows.length === 0) return { published: 0, returned: [] };

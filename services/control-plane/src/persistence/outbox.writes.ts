@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { WriteBatch, type SqlPart } from './write-batch.js';
 
 export interface NewOutboxMessage {
   messageId: string;
@@ -12,6 +13,23 @@ export interface NewOutboxMessage {
 export const OUTBOX_CHANNEL = 'meridian_outbox';
 export const DISPATCH_CHANNEL = 'meridian_dispatch';
 
+/** The INSERT of messages for the relay; run it with OUTBOX_CHANNEL notified, in the change's transaction. */
+export function outboxPart(messages: readonly NewOutboxMessage[]): SqlPart | null {
+  if (messages.length === 0) return null;
+  return {
+    sql: `INSERT INTO outbox (message_id, exchange, routing_key, type, body, correlation_id)
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])`,
+    params: [
+      messages.map((m) => m.messageId),
+      messages.map((m) => m.exchange),
+      messages.map((m) => m.routingKey),
+      messages.map((m) => m.type),
+      messages.map((m) => JSON.stringify(m.body)),
+      messages.map((m) => m.correlationId),
+    ],
+  };
+}
+
 /**
  * Queues messages for the relay in the caller's transaction and wakes the relays of every
  * replica when it commits (NOTIFY is delivered on commit only).
@@ -21,22 +39,10 @@ export async function enqueueOutboxMessages(
   messages: readonly NewOutboxMessage[],
 ): Promise<void> {
   if (messages.length === 0) return;
-  await manager.query(
-    `INSERT INTO outbox (message_id, exchange, routing_key, type, body, correlation_id)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])`,
-    [
-      messages.map((m) => m.messageId),
-      messages.map((m) => m.exchange),
-      messages.map((m) => m.routingKey),
-      messages.map((m) => m.type),
-      messages.map((m) => JSON.stringify(m.body)),
-      messages.map((m) => m.correlationId),
-    ],
-  );
-  await manager.query(`SELECT pg_notify($1, '')`, [OUTBOX_CHANNEL]);
+  await new WriteBatch().add(outboxPart(messages)).notify(OUTBOX_CHANNEL).run(manager);
 }
 
 /** Tells every replica's dispatcher, on commit, that a task may be dispatched or a slot freed. */
 export async function notifyDispatchers(manager: EntityManager): Promise<void> {
-  await manager.query(`SELECT pg_notify($1, '')`, [DISPATCH_CHANNEL]);
+  await new WriteBatch().notify(DISPATCH_CHANNEL).run(manager);
 }

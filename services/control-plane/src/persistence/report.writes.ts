@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { SqlPart } from './write-batch.js';
 
 /** Changes to one execution from the reports of a batch; a column left undefined keeps its value. */
 export interface ExecutionUpdate {
@@ -36,13 +36,10 @@ const orNull = <T>(value: T | undefined): T | null => (value === undefined ? nul
  * Applies the execution changes of a whole batch in one statement. Every column the reports set
  * only ever goes from empty to a value, so "keep the old value" is `coalesce(new, old)`.
  */
-export async function updateExecutions(
-  manager: EntityManager,
-  updates: readonly ExecutionUpdate[],
-): Promise<void> {
-  if (updates.length === 0) return;
-  await manager.query(
-    `UPDATE executions e SET
+export function executionUpdatesPart(updates: readonly ExecutionUpdate[]): SqlPart | null {
+  if (updates.length === 0) return null;
+  return {
+    sql: `UPDATE executions e SET
        status = u.status, last_sequence = u.last_sequence,
        released_at = coalesce(u.released_at, e.released_at),
        accepted_at = coalesce(u.accepted_at, e.accepted_at),
@@ -63,7 +60,7 @@ export async function updateExecutions(
        AS u(id, status, last_sequence, released_at, accepted_at, started_at, completed_at, exit_code, duration_ms,
             result, output, error_output, output_truncated_bytes, error_message, progress_percent, progress_message)
      WHERE e.id = u.id`,
-    [
+    params: [
       updates.map((u) => u.id),
       updates.map((u) => u.status),
       updates.map((u) => u.lastSequence),
@@ -81,14 +78,14 @@ export async function updateExecutions(
       updates.map((u) => orNull(u.progressPercent)),
       updates.map((u) => orNull(u.progressMessage)),
     ],
-  );
+  };
 }
 
 /** Applies the task changes of a whole batch in one statement (one row per task). */
-export async function updateTasks(manager: EntityManager, updates: readonly TaskUpdate[]): Promise<void> {
-  if (updates.length === 0) return;
-  await manager.query(
-    `UPDATE tasks t SET
+export function taskUpdatesPart(updates: readonly TaskUpdate[]): SqlPart | null {
+  if (updates.length === 0) return null;
+  return {
+    sql: `UPDATE tasks t SET
        status = coalesce(u.status, t.status),
        updated_at = coalesce(u.updated_at, t.updated_at),
        started_at = coalesce(u.started_at, t.started_at),
@@ -98,7 +95,7 @@ export async function updateTasks(manager: EntityManager, updates: readonly Task
      FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::int[],
                  $7::timestamptz[]) AS u(id, status, updated_at, started_at, completed_at, retry_count, run_after)
      WHERE t.id = u.id`,
-    [
+    params: [
       updates.map((u) => u.id),
       updates.map((u) => orNull(u.status)),
       updates.map((u) => orNull(u.updatedAt)),
@@ -107,5 +104,5 @@ export async function updateTasks(manager: EntityManager, updates: readonly Task
       updates.map((u) => orNull(u.retryCount)),
       updates.map((u) => orNull(u.runAfter)),
     ],
-  );
+  };
 }

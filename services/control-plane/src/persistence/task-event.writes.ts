@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { WriteBatch, type SqlPart } from './write-batch.js';
 
 export interface NewTaskEvent {
   orgId: string;
@@ -14,21 +15,14 @@ export interface NewTaskEvent {
   occurredAt: Date;
 }
 
-/**
- * The INSERT of a batch of events as SQL text whose parameters start at `$firstParam`, so that it
- * can stand alone or inside a larger statement (a CTE) that commits with the change it records.
- */
-export function taskEventsInsert(
-  events: readonly NewTaskEvent[],
-  firstParam = 1,
-): { sql: string; params: unknown[] } {
-  const p = (offset: number) => `$${firstParam + offset}`;
+/** The INSERT of a batch of audit events, to run with the change it records. */
+export function taskEventsPart(events: readonly NewTaskEvent[]): SqlPart | null {
+  if (events.length === 0) return null;
   return {
     sql: `INSERT INTO task_events
        (org_id, task_id, execution_id, type, from_status, to_status, actor, correlation_id, message_id, data, occurred_at)
-     SELECT * FROM unnest(${p(0)}::text[], ${p(1)}::uuid[], ${p(2)}::uuid[], ${p(3)}::text[], ${p(4)}::text[],
-                          ${p(5)}::text[], ${p(6)}::text[], ${p(7)}::text[], ${p(8)}::text[], ${p(9)}::jsonb[],
-                          ${p(10)}::timestamptz[])`,
+     SELECT * FROM unnest($1::text[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[],
+                          $8::text[], $9::text[], $10::jsonb[], $11::timestamptz[])`,
     params: [
       events.map((e) => e.orgId),
       events.map((e) => e.taskId),
@@ -50,7 +44,5 @@ export async function appendTaskEvents(
   manager: EntityManager,
   events: readonly NewTaskEvent[],
 ): Promise<void> {
-  if (events.length === 0) return;
-  const { sql, params } = taskEventsInsert(events);
-  await manager.query(sql, params);
+  await new WriteBatch().add(taskEventsPart(events)).run(manager);
 }

@@ -1,7 +1,8 @@
 import type { DataSource } from 'typeorm';
 import type { TaskEntity } from './entities/task.entity.js';
 import { DISPATCH_CHANNEL } from './outbox.writes.js';
-import { taskEventsInsert, type NewTaskEvent } from './task-event.writes.js';
+import { taskEventsPart, type NewTaskEvent } from './task-event.writes.js';
+import { WriteBatch } from './write-batch.js';
 
 const TASK_COLUMNS: [column: string, key: keyof TaskEntity, cast: string][] = [
   ['id', 'id', 'uuid'],
@@ -42,13 +43,12 @@ export async function insertTaskWithEvents(
     return key === 'payload' || key === 'metadata' ? JSON.stringify(value) : value;
   });
   const placeholders = TASK_COLUMNS.map(([, , cast], index) => `$${index + 1}::${cast}`).join(', ');
-  const eventsInsert = taskEventsInsert(events, values.length + 1);
-  const notifyParam = values.length + eventsInsert.params.length + 1;
-  await dataSource.query(
-    `WITH inserted AS (
-       INSERT INTO tasks (${TASK_COLUMNS.map(([column]) => column).join(', ')}) VALUES (${placeholders}) RETURNING id
-     ), events AS (${eventsInsert.sql})
-     SELECT pg_notify($${notifyParam}, '') FROM inserted`,
-    [...values, ...eventsInsert.params, DISPATCH_CHANNEL],
-  );
+  await new WriteBatch()
+    .add({
+      sql: `INSERT INTO tasks (${TASK_COLUMNS.map(([column]) => column).join(', ')}) VALUES (${placeholders})`,
+      params: values,
+    })
+    .add(taskEventsPart(events))
+    .notify(DISPATCH_CHANNEL)
+    .run(dataSource);
 }
