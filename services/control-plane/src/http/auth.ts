@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, errors, jwtVerify } from 'jose';
-import type { JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey, JWTVerifyOptions } from 'jose';
 import { z } from 'zod';
 import type { Actor } from '../app/actor.js';
 import { UnauthenticatedError } from './auth-errors.js';
+import { VerifiedTokenCache, type VerifiedClaims } from './verified-token-cache.js';
 
 export interface AuthenticatorOptions {
   /** Shared secret of HS256 tokens (JWT_SECRET). */
@@ -63,24 +64,33 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   if (options.issuer !== undefined) verifyOptions.issuer = options.issuer;
   if (options.audience !== undefined) verifyOptions.audience = options.audience;
 
+  const cache = new VerifiedTokenCache();
+
+  async function verifyClaims(token: string): Promise<VerifiedClaims> {
+    const cached = cache.get(token, Date.now());
+    if (cached) return cached;
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, key, verifyOptions));
+    } catch (error) {
+      throw toAuthError(error);
+    }
+    const claims = ClaimsSchema.safeParse(payload);
+    if (!claims.success) {
+      const names = [...new Set(claims.error.issues.map((issue) => String(issue.path[0] ?? 'token')))];
+      throw new UnauthenticatedError(`the token's ${names.join(', ')} claim is missing or invalid`);
+    }
+    cache.set(token, claims.data, payload.exp === undefined ? undefined : payload.exp * 1000, Date.now());
+    return claims.data;
+  }
+
   return {
     async verifyBearer(authorizationHeaderOrToken, correlationId = randomUUID()) {
-      const token = bearerToken(authorizationHeaderOrToken);
-      let payload: unknown;
-      try {
-        ({ payload } = await jwtVerify(token, key, verifyOptions));
-      } catch (error) {
-        throw toAuthError(error);
-      }
-      const claims = ClaimsSchema.safeParse(payload);
-      if (!claims.success) {
-        const names = [...new Set(claims.error.issues.map((issue) => String(issue.path[0] ?? 'token')))];
-        throw new UnauthenticatedError(`the token's ${names.join(', ')} claim is missing or invalid`);
-      }
+      const claims = await verifyClaims(bearerToken(authorizationHeaderOrToken));
       return {
-        userId: claims.data.sub,
-        orgId: claims.data.org_id,
-        permissions: new Set(claims.data.permissions),
+        userId: claims.sub,
+        orgId: claims.org_id,
+        permissions: new Set(claims.permissions),
         correlationId,
       };
     },
