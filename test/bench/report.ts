@@ -23,13 +23,24 @@ export interface BenchResults {
     statuses: Record<string, number>;
   };
   memory: Record<string, number>;
+  consumer: { prefetch: number; batchSize: number };
 }
 
 const ms = (value: number) => `${round(value, 1)} ms`;
 const verdict = (ok: boolean) => (ok ? 'met' : '**not met**');
 
-/** The measured part of docs/performance.md; the analysis below the marker is kept by hand. */
-export function renderReport(r: BenchResults): string {
+/** Everything after this line in docs/performance.md is written by hand and kept by the bench. */
+export const ANALYSIS_MARKER =
+  '<!-- Analysis below: written by hand, kept when npm run bench rewrites the figures above. -->';
+
+/** The measured part of docs/performance.md, followed by the hand-written analysis kept from before. */
+export function renderReport(r: BenchResults, previous = ''): string {
+  const markerAt = previous.indexOf(ANALYSIS_MARKER);
+  const analysis = markerAt >= 0 ? previous.slice(markerAt) : `${ANALYSIS_MARKER}\n`;
+  return `${renderFigures(r)}\n${analysis}`;
+}
+
+function renderFigures(r: BenchResults): string {
   const m = r.machine;
   return `# Performance
 
@@ -73,6 +84,7 @@ process (capacity ${r.capacity}) and the load generator, which all share the sam
 | POST /tasks at ${r.post.rate} req/s | p50 ${ms(r.post.p50)}, p99 ${ms(r.post.p99)} (max ${ms(r.post.max)}, ${r.post.count} requests, ${r.post.failures} failed) | p99 < 20 ms: ${verdict(r.post.p99 < 20)} |
 | Dispatch, created → agent started, at ${r.dispatch.rate} tasks/s | p50 ${ms(r.dispatch.p50)}, p99 ${ms(r.dispatch.p99)} (max ${ms(r.dispatch.max)}, ${r.dispatch.count} tasks) | p99 < 50 ms: ${verdict(r.dispatch.p99 < 50)} |
 | Full lifecycle, ${r.throughput.total} Echo tasks | **${r.throughput.tasksPerSecond} tasks/s** (${r.throughput.totalSeconds} s in all; creating them took ${r.throughput.createSeconds} s) | ≥ 1,000 tasks/s: ${verdict(r.throughput.tasksPerSecond >= 1000)} |
+| Consumer settings | prefetch ${r.consumer.prefetch}, batch ${r.consumer.batchSize} | |
 | Control-plane RSS, peak | ${round(r.memory['controlPlane'] ?? Number.NaN, 0)} MiB | |
 | Agent RSS, peak | ${round(r.memory['agent'] ?? Number.NaN, 0)} MiB | |
 

@@ -2,10 +2,11 @@
  * `npm run bench`: the real control plane and one real agent on the local (or configured)
  * PostgreSQL and RabbitMQ, driven over HTTP; figures written to docs/performance.md.
  *
- * Knobs (env): BENCH_TASKS (10000), BENCH_CAPACITY (agent slots, default 100), BENCH_SECONDS (15).
+ * Knobs (env): BENCH_TASKS (10000), BENCH_CAPACITY (agent slots, default 100), BENCH_SECONDS (15),
+ * CONSUMER_PREFETCH (500) and CONSUMER_BATCH_SIZE (200) for the control plane.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
 import { runMigrations } from '@meridian/control-plane/persistence/migrate';
 import { createDatabaseIfMissing, dropDatabase } from '../support/database.js';
@@ -31,6 +32,10 @@ import { sampleRss } from './rss-sampler.js';
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 10_000);
 const CAPACITY = Number(process.env['BENCH_CAPACITY'] ?? 100);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 15);
+const CONSUMER = {
+  prefetch: Number(process.env['CONSUMER_PREFETCH'] ?? 500),
+  batchSize: Number(process.env['CONSUMER_BATCH_SIZE'] ?? 200),
+};
 const OUTPUT = new URL('../../docs/performance.md', import.meta.url);
 
 const log = (message: string) => console.log(`[bench] ${message}`);
@@ -86,9 +91,9 @@ try {
   const memory = rss.stop();
 
   const machine = await describeMachine(db, infra.amqpUrl);
-  const results = { machine, capacity: CAPACITY, post, dispatch, throughput, memory };
+  const results = { machine, capacity: CAPACITY, post, dispatch, throughput, memory, consumer: CONSUMER };
   console.log(JSON.stringify(results, null, 2));
-  writeFileSync(OUTPUT, renderReport(results));
+  writeFileSync(OUTPUT, renderReport(results, existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : ''));
   log(`written to ${OUTPUT.pathname}`);
 } finally {
   await stopAllProcesses();

@@ -1,0 +1,110 @@
+import { describe, expect, it } from 'vitest';
+import type { ExecutionStatus } from '@meridian/contracts/api/execution';
+import type { TaskStatus } from '@meridian/contracts/api/task';
+import type { ExecutionReport } from '@meridian/contracts/messages/agent-message';
+import { decideReport } from './execution-report.js';
+
+const now = new Date('2026-01-01T00:00:00Z');
+const context = { now, random: 0.5, retryPolicy: { backoffSeconds: [5, 30, 120], jitterRatio: 0.1 } };
+const ids = {
+  taskId: '00000000-0000-4000-8000-000000000001',
+  executionId: '00000000-0000-4000-8000-000000000002',
+};
+
+function report(
+  type: ExecutionReport['type'],
+  sequence: number,
+  fields: Record<string, unknown> = {},
+  nodeId = 'n1',
+) {
+  return {
+    messageId: '00000000-0000-4000-8000-000000000003',
+    type,
+    schemaVersion: 1,
+    occurredAt: now.toISOString(),
+    correlationId: 'c',
+    nodeId,
+    payload: { ...ids, sequence, ...fields },
+  } as ExecutionReport;
+}
+
+const execution = (status: ExecutionStatus, lastSequence = -1) => ({
+  id: ids.executionId,
+  nodeId: 'n1',
+  status,
+  lastSequence,
+});
+const task = (status: TaskStatus, retryCount = 0, maxRetries = 3) => ({ status, retryCount, maxRetries });
+
+describe('decideReport', () => {
+  it.each([
+    // report, execution status, task status → execution status, released, task status (null: task unchanged)
+    ['TaskAccepted', 'Dispatched', 'Scheduled', 'Accepted', false, null],
+    ['TaskStarted', 'Accepted', 'Scheduled', 'Running', false, 'Running'],
+    ['TaskProgress', 'Running', 'Running', 'Running', false, null],
+    ['TaskCompleted', 'Running', 'Running', 'Completed', true, 'Completed'],
+    ['TaskCompleted', 'Dispatched', 'Scheduled', 'Completed', true, 'Completed'],
+    ['TaskCancelled', 'Cancelling', 'Cancelled', 'Cancelled', true, null],
+    ['TaskStarted', 'Cancelling', 'Cancelled', 'Cancelling', false, 'rejected'],
+    ['TaskCompleted', 'Cancelling', 'Cancelled', 'Completed', true, 'rejected'],
+  ] as const)(
+    '%s on execution %s / task %s → %s (released %s), task %s',
+    (type, execStatus, taskStatus, toExec, released, toTask) => {
+      const fields =
+        type === 'TaskCompleted'
+          ? { exitCode: 0, durationMs: 1 }
+          : type === 'TaskProgress'
+            ? { percent: 50 }
+            : {};
+      const decision = decideReport(
+        report(type, 1, fields),
+        execution(execStatus, 0),
+        task(taskStatus),
+        context,
+      );
+      expect(decision.kind).toBe('applied');
+      if (decision.kind !== 'applied') return;
+      expect(decision.execution).toEqual({ status: toExec, lastSequence: 1, release: released });
+      if (toTask === null) expect(decision.task).toBeNull();
+      else if (toTask === 'rejected') expect(decision.task?.result.ok).toBe(false);
+      else expect(decision.task?.result).toMatchObject({ ok: true, to: toTask });
+    },
+  );
+
+  it.each([
+    ['a stale sequence', report('TaskStarted', 1), execution('Running', 1), /stale/],
+    ['a report from another node', report('TaskStarted', 1, {}, 'n2'), execution('Accepted', 0), /node n2/],
+    ['a finished execution', report('TaskStarted', 5), execution('Completed', 2), /already Completed/],
+  ])('ignores %s', (_name, r, e, reason) => {
+    const decision = decideReport(r, e, task('Running'), context);
+    expect(decision.kind).toBe('ignored');
+    if (decision.kind === 'ignored') expect(decision.reason).toMatch(reason);
+  });
+
+  it.each([
+    ['retryable with retries left', { retryable: true }, 0, 'Retrying', 5_000],
+    ['retryable, none left', { retryable: true }, 3, 'Failed', null],
+    ['not retryable', { retryable: false }, 0, 'Failed', null],
+    ['timed out', { retryable: true, timedOut: true }, 0, 'Timeout', null],
+  ])('a failure %s → %s', (_name, fields, retriesUsed, toTask, delayMs) => {
+    const r = report('TaskFailed', 3, { error: 'x', exitCode: 1, ...fields });
+    const decision = decideReport(r, execution('Running', 2), task('Running', retriesUsed), context);
+    expect(decision.kind).toBe('applied');
+    if (decision.kind !== 'applied') return;
+    expect(decision.task?.result).toMatchObject({ ok: true, to: toTask });
+    expect(decision.retryAt?.getTime() ?? null).toBe(delayMs === null ? null : now.getTime() + delayMs);
+    expect(decision.execution.release).toBe(true);
+  });
+
+  it('counts a cancel nobody asked for (agent shutting down) as a retryable failure', () => {
+    const decision = decideReport(
+      report('TaskCancelled', 2),
+      execution('Running', 1),
+      task('Running'),
+      context,
+    );
+    expect(decision).toMatchObject({ kind: 'applied', execution: { status: 'Cancelled', release: true } });
+    if (decision.kind === 'applied')
+      expect(decision.task?.result).toMatchObject({ ok: true, to: 'Retrying' });
+  });
+});
