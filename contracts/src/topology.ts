@@ -28,6 +28,16 @@ export interface Topology {
 export const EXCHANGE_TYPES = { commands: 'direct', agentEvents: 'topic', deadLetter: 'direct' } as const;
 
 export const DEFAULT_TOPOLOGY_PREFIX = 'meridian';
+/**
+ * Arguments of each node's work and control queues: classic, durable, persistent messages. On one
+ * broker node a quorum queue delivered each message ~39 ms after publishing, against ~1 ms for a
+ * classic queue (measured here, docs/performance.md): that is most of a dispatch's latency budget.
+ * These queues hold at most a node's capacity of commands (the control plane sends only into free
+ * slots), and a command that keeps failing is ended by its deadline and a cancel, so they do not
+ * need the quorum queue's delivery limit.
+ */
+export const NODE_QUEUE_ARGUMENTS = { 'x-queue-type': 'classic' } as const;
+
 /** Deliveries of one message before the broker dead-letters it (quorum queue `x-delivery-limit`). */
 export const DELIVERY_LIMIT = 5;
 /** Header carrying why a message was dead-lettered by a consumer. */

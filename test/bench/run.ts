@@ -11,6 +11,7 @@ import pg from 'pg';
 import { runMigrations } from '@meridian/control-plane/persistence/migrate';
 import { createDatabaseIfMissing, dropDatabase } from '../support/database.js';
 import { resolveInfrastructure, withDatabase } from '../support/infra.js';
+import { deleteBrokerObjects } from '../support/broker.js';
 import {
   signToken,
   startAgent,
@@ -99,5 +100,6 @@ try {
   await stopAllProcesses();
   await db.end();
   await dropDatabase(infra.databaseUrl, databaseName);
+  await deleteBrokerObjects(infra.amqpUrl, prefix, { nodeIds: ['bench-node'] });
   await infra.stop();
 }

@@ -1,13 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { connect as connectAmqp } from 'amqplib';
-import type { Channel, ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { topology } from '@meridian/contracts/topology';
 import { cloneDatabase } from './database.js';
 import type { ClonedDatabase } from './database.js';
 import { runningProcesses, stopAllProcesses } from './processes.js';
 
 export { waitFor } from './wait-for.js';
+export { deleteBrokerObjects } from './broker.js';
+export type { BrokerObjects } from './broker.js';
 export type { WaitForOptions } from './wait-for.js';
 
 /** What a test file gets from `useTestDatabase()`; read it inside tests and hooks, not at import. */
@@ -51,71 +50,6 @@ export function testAmqpUrl(): string {
 /** A topology prefix of the test's own (`t-<8 hex>`), so that tests share one broker safely. */
 export function uniquePrefix(): string {
   return `t-${randomBytes(4).toString('hex')}`;
-}
-
-export interface BrokerObjects {
-  /** Queue names; defaults to the control plane's queues of the prefix plus those of `nodeIds`. */
-  queues?: string[];
-  /** Exchange names; defaults to the three exchanges of the prefix. */
-  exchanges?: string[];
-  /** Nodes whose work and control queues are deleted along with the defaults. */
-  nodeIds?: string[];
-}
-
-/**
- * Deletes a test's queues and exchanges by name (AMQP has no "delete by prefix"). Every name must
- * start with `<prefix>.`, so that a mistake cannot delete another test's or a deployment's objects.
- * Missing objects are not an error.
- */
-export async function deleteBrokerObjects(
-  amqpUrl: string,
-  prefix: string,
-  objects: BrokerObjects = {},
-): Promise<void> {
-  const names = topology(prefix);
-  const nodeQueues = (objects.nodeIds ?? []).flatMap((id) => [
-    names.nodeWorkQueue(id),
-    names.nodeControlQueue(id),
-  ]);
-  const queues = objects.queues ?? [names.agentEventsQueue, names.agentEventsDeadLetterQueue, ...nodeQueues];
-  const exchanges = objects.exchanges ?? [
-    names.commandsExchange,
-    names.agentEventsExchange,
-    names.deadLetterExchange,
-  ];
-  const outside = [...queues, ...exchanges].filter((name) => !name.startsWith(`${prefix}.`));
-  if (outside.length > 0) {
-    throw new Error(`refusing to delete broker objects outside prefix ${prefix}: ${outside.join(', ')}`);
-  }
-
-  const connection = await connectAmqp(amqpUrl, { timeout: 5_000 });
-  try {
-    let channel = await openChannel(connection);
-    // A failed delete closes the channel (AMQP channel error): open a new one and go on.
-    const attempt = async (remove: (ch: Channel) => Promise<unknown>) => {
-      try {
-        await remove(channel);
-      } catch (error) {
-        if (!isNotFound(error)) throw error;
-        channel = await openChannel(connection);
-      }
-    };
-    for (const queue of queues) await attempt((ch) => ch.deleteQueue(queue));
-    for (const exchange of exchanges) await attempt((ch) => ch.deleteExchange(exchange));
-    await channel.close().catch(() => undefined);
-  } finally {
-    await connection.close();
-  }
-}
-
-async function openChannel(connection: ChannelModel): Promise<Channel> {
-  const channel = await connection.createChannel();
-  channel.on('error', () => undefined); // reported through the rejected operation instead
-  return channel;
-}
-
-function isNotFound(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === 404;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { ConsumerProps } from 'rabbitmq-client';
-import { DELIVERY_LIMIT, EXCHANGE_TYPES, topology, type Topology } from '@meridian/contracts/topology';
+import { EXCHANGE_TYPES, NODE_QUEUE_ARGUMENTS, topology, type Topology } from '@meridian/contracts/topology';
 
 type ExchangeDeclaration = NonNullable<ConsumerProps['exchanges']>[number];
 export type QueueDeclaration = Pick<ConsumerProps, 'queue' | 'queueOptions' | 'exchanges' | 'queueBindings'>;
@@ -24,13 +24,9 @@ export function agentTopology(prefix: string, nodeId: string): AgentTopology {
     type: EXCHANGE_TYPES.commands,
     durable: true,
   };
-  const nodeQueue = (
-    queue: string,
-    routingKey: string,
-    extra: Record<string, unknown>,
-  ): QueueDeclaration => ({
+  const nodeQueue = (queue: string, routingKey: string): QueueDeclaration => ({
     queue,
-    queueOptions: { durable: true, arguments: { 'x-queue-type': 'quorum', ...extra } },
+    queueOptions: { durable: true, arguments: { ...NODE_QUEUE_ARGUMENTS } },
     exchanges: [commandsExchange],
     queueBindings: [{ queue, exchange: names.commandsExchange, routingKey }],
   });
@@ -41,9 +37,7 @@ export function agentTopology(prefix: string, nodeId: string): AgentTopology {
       type: EXCHANGE_TYPES.agentEvents,
       durable: true,
     },
-    work: nodeQueue(names.nodeWorkQueue(nodeId), names.nodeWorkKey(nodeId), {
-      'x-delivery-limit': DELIVERY_LIMIT,
-    }),
-    control: nodeQueue(names.nodeControlQueue(nodeId), names.nodeControlKey(nodeId), {}),
+    work: nodeQueue(names.nodeWorkQueue(nodeId), names.nodeWorkKey(nodeId)),
+    control: nodeQueue(names.nodeControlQueue(nodeId), names.nodeControlKey(nodeId)),
   };
 }
