@@ -43,6 +43,7 @@ const ConfigSchema = z
     CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).default(200),
     DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
+    OUTBOX_RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
     /** Safety-net polling of the dispatcher and outbox relay; normally they wake on NOTIFY. */
     POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
