@@ -1,16 +1,18 @@
 /**
- * Collects items handed over one at a time (one per broker delivery) and processes them together:
- * a batch closes when it is full or when the current turn of the event loop ends, so a burst of
- * deliveries costs one transaction while a lone message waits for nothing.
+ * Collects items handed over one at a time (one per broker delivery) and processes them together.
+ * A batch closes when it is full or at the end of the current turn of the event loop; at most
+ * `maxInFlight` batches run at once, and what arrives meanwhile waits for the next. So a lone
+ * message waits for nothing, while under load each transaction carries many messages.
  */
 export class MessageBatcher<TItem, TResult> {
   private pending: { item: TItem; resolve: (r: TResult) => void; reject: (e: unknown) => void }[] = [];
   private scheduled = false;
-  private inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly maxSize: number,
     private readonly processBatch: (items: TItem[]) => Promise<TResult[]>,
+    private readonly maxInFlight = 2,
   ) {}
 
   add(item: TItem): Promise<TResult> {
@@ -19,26 +21,35 @@ export class MessageBatcher<TItem, TResult> {
       if (this.pending.length >= this.maxSize) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.flush();
+        });
       }
     });
   }
 
   private flush(): void {
-    this.scheduled = false;
-    const batch = this.pending.splice(0, this.pending.length);
-    if (batch.length === 0) return;
-    const run = this.processBatch(batch.map((entry) => entry.item)).then(
-      (results) => batch.forEach((entry, index) => entry.resolve(results[index]!)),
-      (error: unknown) => batch.forEach((entry) => entry.reject(error)),
-    );
-    this.inFlight.add(run);
-    void run.finally(() => this.inFlight.delete(run));
+    while (this.pending.length > 0 && this.inFlight.size < this.maxInFlight) {
+      const batch = this.pending.splice(0, this.maxSize);
+      const run = this.processBatch(batch.map((entry) => entry.item)).then(
+        (results) => batch.forEach((entry, index) => entry.resolve(results[index]!)),
+        (error: unknown) => batch.forEach((entry) => entry.reject(error)),
+      );
+      this.inFlight.add(run);
+      void run.finally(() => {
+        this.inFlight.delete(run);
+        this.flush();
+      });
+    }
   }
 
-  /** Waits until every batch handed over so far is processed. */
+  /** Waits until every item handed over so far is processed. */
   async drain(): Promise<void> {
     this.flush();
-    await Promise.all([...this.inFlight]);
+    while (this.inFlight.size > 0 || this.pending.length > 0) {
+      await Promise.all([...this.inFlight]);
+      this.flush();
+    }
   }
 }
