@@ -4,6 +4,8 @@ import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { topology } from '@meridian/contracts/topology';
 import type { Actor } from '@meridian/control-plane/app/actor';
 import type { AppDeps } from '@meridian/control-plane/app/app-deps';
+import { appSettingsFrom } from '@meridian/control-plane/app-settings';
+import { loadConfig } from '@meridian/control-plane/config';
 import { createDataSource } from '@meridian/control-plane/persistence/data-source';
 
 /** A clock the test moves by hand. */
@@ -33,15 +35,7 @@ export async function createTestAppDeps(
     random: () => 0.5,
     topology: topology(`t-${randomUUID().slice(0, 8)}`),
     logger: pino({ level: 'silent' }),
-    retryPolicy: { backoffSeconds: [5, 30, 120], jitterRatio: 0.1 },
-    defaults: {
-      timeoutSeconds: 300,
-      maxRetries: 3,
-      cancelGraceSeconds: 10,
-      maxConcurrentTasksPerNode: 10,
-      outputMaxBytes: 65_536,
-      timeoutGraceSeconds: 30,
-    },
+    ...appSettingsFrom(loadConfig({})),
   };
 }
 

@@ -9,6 +9,7 @@ import { dispatchPendingTasks } from './app/dispatch-pending-tasks.js';
 import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
 import { purgeExpiredRecords } from './app/purge-expired-records.js';
 import { recordAgentMessages } from './app/record-agent-messages.js';
+import { appSettingsFrom } from './app-settings.js';
 import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
 import { createApp } from './http/create-app.js';
@@ -42,15 +43,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     random: Math.random,
     topology,
     logger,
-    retryPolicy: { backoffSeconds: config.RETRY_BACKOFF_SECONDS, jitterRatio: config.RETRY_JITTER_RATIO },
-    defaults: {
-      timeoutSeconds: config.DEFAULT_TIMEOUT_SECONDS,
-      maxRetries: config.MAX_RETRIES,
-      cancelGraceSeconds: config.CANCEL_GRACE_SECONDS,
-      maxConcurrentTasksPerNode: config.MAX_CONCURRENT_TASKS_PER_NODE,
-      outputMaxBytes: config.EXECUTION_LOG_MAX_BYTES,
-      timeoutGraceSeconds: config.TIMEOUT_GRACE_SECONDS,
-    },
+    ...appSettingsFrom(config),
   };
 
   // noDelay: commands are small frames; with Nagle's algorithm on, one waits for the broker's

@@ -2,6 +2,8 @@ import { pino } from 'pino';
 import type { DataSource } from 'typeorm';
 import { topology } from '@meridian/contracts/topology';
 import type { AppDeps } from '../app/app-deps.js';
+import { appSettingsFrom } from '../app-settings.js';
+import { loadConfig } from '../config.js';
 import { systemClock } from '../app/clock.js';
 import { createAuthenticator } from './auth.js';
 import { createApp, type HttpDeps } from './create-app.js';
@@ -24,15 +26,7 @@ export function createTestApp(overrides: Partial<HttpDeps> = {}, dataSource?: Da
     random: Math.random,
     topology: topology('unit'),
     logger: pino({ level: 'silent' }),
-    retryPolicy: { backoffSeconds: [5, 30, 120], jitterRatio: 0 },
-    defaults: {
-      timeoutSeconds: 300,
-      maxRetries: 3,
-      cancelGraceSeconds: 10,
-      maxConcurrentTasksPerNode: 10,
-      outputMaxBytes: 65_536,
-      timeoutGraceSeconds: 30,
-    },
+    ...appSettingsFrom(loadConfig({ RETRY_JITTER_RATIO: '0' })),
   };
   return createApp({ app, auth: createAuthenticator({ secret: TEST_SECRET }), readiness: {}, ...overrides });
 }

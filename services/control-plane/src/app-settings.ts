@@ -1,0 +1,17 @@
+import type { AppDeps } from './app/app-deps.js';
+import type { Config } from './config.js';
+
+/** The use cases' defaults and retry policy, from the parsed configuration (seed 004 defaults). */
+export function appSettingsFrom(config: Config): Pick<AppDeps, 'defaults' | 'retryPolicy'> {
+  return {
+    retryPolicy: { backoffSeconds: config.RETRY_BACKOFF_SECONDS, jitterRatio: config.RETRY_JITTER_RATIO },
+    defaults: {
+      timeoutSeconds: config.DEFAULT_TIMEOUT_SECONDS,
+      maxRetries: config.MAX_RETRIES,
+      cancelGraceSeconds: config.CANCEL_GRACE_SECONDS,
+      maxConcurrentTasksPerNode: config.MAX_CONCURRENT_TASKS_PER_NODE,
+      outputMaxBytes: config.EXECUTION_LOG_MAX_BYTES,
+      timeoutGraceSeconds: config.TIMEOUT_GRACE_SECONDS,
+    },
+  };
+}
