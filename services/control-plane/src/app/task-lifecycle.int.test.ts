@@ -13,6 +13,7 @@ import { recordAgentMessages } from './record-agent-messages.js';
 import { purgeExpiredRecords } from './purge-expired-records.js';
 import { retryTask } from './retry-task.js';
 import { listTaskEvents } from './task-queries.js';
+import { getNode } from './node-queries.js';
 
 const database = useTestDatabase();
 let deps: Awaited<ReturnType<typeof createTestAppDeps>>;
@@ -238,5 +239,39 @@ describe('task lifecycle on a real database', () => {
       [[oldId, newId]],
     );
     expect(left.map((row) => row.message_id).sort()).toEqual([newId, newId]);
+  });
+
+  it('keeps a task Pending while its organisation has no node, and dispatches it when one appears', async () => {
+    const orgId = `org-late-${Date.now()}`;
+    const actor = actorOf(orgId);
+    const created = await createTask(deps, actor, body());
+    await dispatchPendingTasks(deps, 100);
+    expect((await deps.dataSource.getRepository(TaskEntity).findOneByOrFail({ id: created.id })).status).toBe(
+      'Pending',
+    );
+    await recordAgentMessages(deps, [heartbeat(`node-late-${Date.now()}`, orgId, 1, deps.clock.now())]);
+    await dispatchPendingTasks(deps, 100);
+    expect((await deps.dataSource.getRepository(TaskEntity).findOneByOrFail({ id: created.id })).status).toBe(
+      'Scheduled',
+    );
+  });
+
+  it('shows a node offline after three missed heartbeats, and sends it no work', async () => {
+    const { actor, nodeId } = await freshOrg();
+    expect((await getNode(deps, actor, nodeId)).status).toBe('online');
+    deps.clock.advance(15_001);
+    expect((await getNode(deps, actor, nodeId)).status).toBe('offline');
+    const created = await createTask(deps, actor, body());
+    await dispatchPendingTasks(deps, 100);
+    expect((await deps.dataSource.getRepository(TaskEntity).findOneByOrFail({ id: created.id })).status).toBe(
+      'Pending',
+    );
+  });
+
+  it('refuses a heartbeat that claims another organisation’s node', async () => {
+    const { actor, nodeId } = await freshOrg();
+    await recordAgentMessages(deps, [heartbeat(nodeId, 'intruder-org', 50, deps.clock.now())]);
+    const node = await getNode(deps, actor, nodeId);
+    expect(node).toMatchObject({ orgId: actor.orgId, capacity: 10 });
   });
 });

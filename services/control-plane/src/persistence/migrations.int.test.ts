@@ -1,0 +1,80 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import {
+  createDatabaseIfMissing,
+  dropDatabase,
+  randomDatabaseName,
+} from '../../../../test/support/database.js';
+import { withDatabase } from '../../../../test/support/infra.js';
+import { createDataSource, MIGRATIONS } from './data-source.js';
+import { runMigrations } from './migrate.js';
+
+const serverUrl = () => inject('databaseServerUrl');
+const name = randomDatabaseName('meridian_migrations');
+let url: string;
+
+beforeAll(async () => {
+  await createDatabaseIfMissing(serverUrl(), name);
+  url = withDatabase(serverUrl(), name);
+});
+afterAll(async () => {
+  await dropDatabase(serverUrl(), name);
+});
+
+async function tablesOf(databaseUrl: string): Promise<string[]> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ tablename: string }>(
+      `SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename`,
+    );
+    return rows.map((row) => row.tablename);
+  } finally {
+    await client.end();
+  }
+}
+
+describe('migrations on an empty database', () => {
+  it('apply in order, create every table, and a second run finds nothing to do', async () => {
+    const applied = await runMigrations(url);
+    expect(applied).toEqual(MIGRATIONS.map((migration) => migration.name));
+    expect(await tablesOf(url)).toEqual([
+      'executions',
+      'nodes',
+      'outbox',
+      'processed_messages',
+      'schema_migrations',
+      'task_events',
+      'tasks',
+    ]);
+    expect(await runMigrations(url)).toEqual([]);
+  });
+
+  it('leave task_events append-only, even for TRUNCATE', async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      await client.query(
+        `INSERT INTO task_events (org_id, task_id, type, actor, correlation_id, occurred_at)
+         VALUES ('o', gen_random_uuid(), 'TaskCreated', 'test', 'c', now())`,
+      );
+      await expect(client.query(`UPDATE task_events SET type = 'x'`)).rejects.toThrow(/append-only/);
+      await expect(client.query(`DELETE FROM task_events`)).rejects.toThrow(/append-only/);
+      await expect(client.query(`TRUNCATE task_events`)).rejects.toThrow(/append-only/);
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('revert cleanly: every migration has a working down', async () => {
+    const dataSource = createDataSource({ url, poolSize: 1 });
+    await dataSource.initialize();
+    try {
+      for (let i = 0; i < MIGRATIONS.length; i += 1)
+        await dataSource.undoLastMigration({ transaction: 'each' });
+    } finally {
+      await dataSource.destroy();
+    }
+    expect(await tablesOf(url)).toEqual(['schema_migrations']);
+  });
+});
