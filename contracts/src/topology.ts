@@ -13,6 +13,20 @@
  */
 export interface Topology {
   prefix: string;
+  /** Agents publish LogChunk here (topic), routing key `logKey(nodeId)`; never in the way of commands or reports. */
+  logsExchange: string;
+  logKey(nodeId: string): string;
+  /** Every control-plane replica consumes this one queue: each line is stored once. */
+  logsQueue: string;
+  logsDeadLetterQueue: string;
+  logsDeadLetterKey: string;
+  /**
+   * After storing lines, the storing replica publishes them here (topic, routing key
+   * `liveLogKey(executionId)`); each replica binds a queue of its own for the executions its
+   * WebSocket clients watch.
+   */
+  liveLogsExchange: string;
+  liveLogKey(executionId: string): string;
   commandsExchange: string;
   agentEventsExchange: string;
   agentEventsQueue: string;
@@ -25,7 +39,13 @@ export interface Topology {
   nodeControlKey(nodeId: string): string;
 }
 
-export const EXCHANGE_TYPES = { commands: 'direct', agentEvents: 'topic', deadLetter: 'direct' } as const;
+export const EXCHANGE_TYPES = {
+  commands: 'direct',
+  agentEvents: 'topic',
+  deadLetter: 'direct',
+  logs: 'topic',
+  liveLogs: 'topic',
+} as const;
 
 export const DEFAULT_TOPOLOGY_PREFIX = 'meridian';
 /**
@@ -59,6 +79,13 @@ export function topology(prefix: string = DEFAULT_TOPOLOGY_PREFIX): Topology {
     deadLetterExchange: `${prefix}.dead-letter`,
     agentEventsDeadLetterQueue: `${prefix}.agent-events.dead-letter`,
     agentEventsDeadLetterKey: 'agent-events',
+    logsExchange: `${prefix}.logs`,
+    logKey: (nodeId) => `node.${nodeId}`,
+    logsQueue: `${prefix}.control-plane.logs`,
+    logsDeadLetterQueue: `${prefix}.logs.dead-letter`,
+    logsDeadLetterKey: 'logs',
+    liveLogsExchange: `${prefix}.logs.live`,
+    liveLogKey: (executionId) => `execution.${executionId}`,
     nodeWorkQueue: (nodeId) => `${prefix}.node.${nodeId}.work`,
     nodeWorkKey: (nodeId) => `node.${nodeId}.work`,
     nodeControlQueue: (nodeId) => `${prefix}.node.${nodeId}.control`,

@@ -12,6 +12,12 @@ const ExecutionReportFields = {
   sequence: z.number().int().min(0),
 };
 
+/**
+ * On the end reports: the seq of the execution's last log line (-1 when it printed nothing), so
+ * that a log stream knows when it has every line. Optional: older agents do not send it.
+ */
+const LastLogSeq = { lastLogSeq: z.number().int().min(-1).optional() };
+
 /** Output captured from the process, each stream cut to the agent's limit (head and tail kept). */
 export const CapturedOutputSchema = z.object({
   stdout: z.string(),
@@ -42,6 +48,7 @@ export const TaskCompletedSchema = z.object({
   durationMs: z.number().int().min(0),
   result: z.unknown().optional(),
   output: CapturedOutputSchema.optional(),
+  ...LastLogSeq,
 });
 export type TaskCompleted = z.infer<typeof TaskCompletedSchema>;
 
@@ -54,6 +61,7 @@ export const TaskFailedSchema = z.object({
   timedOut: z.boolean().optional(),
   durationMs: z.number().int().min(0).optional(),
   output: CapturedOutputSchema.optional(),
+  ...LastLogSeq,
 });
 export type TaskFailed = z.infer<typeof TaskFailedSchema>;
 
@@ -63,6 +71,7 @@ export const TaskCancelledSchema = z.object({
   exitCode: z.number().int().nullable().optional(),
   durationMs: z.number().int().min(0).optional(),
   output: CapturedOutputSchema.optional(),
+  ...LastLogSeq,
 });
 export type TaskCancelled = z.infer<typeof TaskCancelledSchema>;
 

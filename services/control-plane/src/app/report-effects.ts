@@ -38,6 +38,9 @@ export function effectsOfReport(
   const at = new Date(report.occurredAt);
   const exec = changes.execution;
   exec['status'] = decision.execution.status;
+  if ('lastLogSeq' in report.payload && report.payload.lastLogSeq !== undefined) {
+    exec['lastLogSeq'] = report.payload.lastLogSeq;
+  }
   exec['lastSequence'] = decision.execution.lastSequence;
   if (decision.execution.release) exec['releasedAt'] = now;
   const data: Record<string, unknown> = { sequence: report.payload.sequence };

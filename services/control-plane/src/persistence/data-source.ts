@@ -7,6 +7,7 @@ import { ProcessedMessageEntity } from './entities/processed-message.entity.js';
 import { TaskEventEntity } from './entities/task-event.entity.js';
 import { TaskEntity } from './entities/task.entity.js';
 import { CreateCoreTables1795400000001 } from './migrations/0001-create-core-tables.js';
+import { CreateExecutionLogs1795400000002 } from './migrations/0002-create-execution-logs.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -18,7 +19,7 @@ export const ENTITIES = [
 ];
 
 /** In order; never edit one that has been released, add the next. */
-export const MIGRATIONS = [CreateCoreTables1795400000001];
+export const MIGRATIONS = [CreateCoreTables1795400000001, CreateExecutionLogs1795400000002];
 
 export interface DataSourceOptions {
   url: string;

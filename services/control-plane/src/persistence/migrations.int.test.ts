@@ -39,6 +39,8 @@ describe('migrations on an empty database', () => {
     const applied = await runMigrations(url);
     expect(applied).toEqual(MIGRATIONS.map((migration) => migration.name));
     expect(await tablesOf(url)).toEqual([
+      'execution_log_lines',
+      'execution_logs',
       'executions',
       'nodes',
       'outbox',

@@ -18,6 +18,7 @@ export interface ExecutionUpdate {
   errorMessage?: string | null;
   progressPercent?: number;
   progressMessage?: string | null;
+  lastLogSeq?: number;
 }
 
 export interface TaskUpdate {
@@ -53,12 +54,14 @@ export function executionUpdatesPart(updates: readonly ExecutionUpdate[]): SqlPa
        output_truncated_bytes = coalesce(u.output_truncated_bytes, e.output_truncated_bytes),
        error_message = coalesce(u.error_message, e.error_message),
        progress_percent = coalesce(u.progress_percent, e.progress_percent),
-       progress_message = coalesce(u.progress_message, e.progress_message)
+       progress_message = coalesce(u.progress_message, e.progress_message),
+       last_log_seq = coalesce(u.last_log_seq, e.last_log_seq)
      FROM unnest($1::uuid[], $2::text[], $3::int[], $4::timestamptz[], $5::timestamptz[], $6::timestamptz[],
                  $7::timestamptz[], $8::int[], $9::int[], $10::jsonb[], $11::text[], $12::text[], $13::int[],
-                 $14::text[], $15::real[], $16::text[])
+                 $14::text[], $15::real[], $16::text[], $17::int[])
        AS u(id, status, last_sequence, released_at, accepted_at, started_at, completed_at, exit_code, duration_ms,
-            result, output, error_output, output_truncated_bytes, error_message, progress_percent, progress_message)
+            result, output, error_output, output_truncated_bytes, error_message, progress_percent, progress_message,
+            last_log_seq)
      WHERE e.id = u.id`,
     params: [
       updates.map((u) => u.id),
@@ -77,6 +80,7 @@ export function executionUpdatesPart(updates: readonly ExecutionUpdate[]): SqlPa
       updates.map((u) => orNull(u.errorMessage)),
       updates.map((u) => orNull(u.progressPercent)),
       updates.map((u) => orNull(u.progressMessage)),
+      updates.map((u) => orNull(u.lastLogSeq)),
     ],
   };
 }

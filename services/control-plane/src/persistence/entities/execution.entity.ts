@@ -29,4 +29,6 @@ export class ExecutionEntity {
   /** Highest agent report sequence applied; older reports change nothing. */
   @Column('integer', { name: 'last_sequence' }) lastSequence!: number;
   @Column('text', { name: 'correlation_id' }) correlationId!: string;
+  /** Seq of the last log line, from the end report (null: unknown, an older agent or not ended). */
+  @Column('integer', { name: 'last_log_seq', nullable: true }) lastLogSeq!: number | null;
 }

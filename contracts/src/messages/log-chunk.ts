@@ -1,0 +1,42 @@
+import { z } from 'zod';
+
+export const LOG_CHUNK = 'LogChunk';
+export const LOG_CHUNK_SCHEMA_VERSION = 1;
+/** A longer line is split by the agent into several lines of at most this many UTF-8 bytes. */
+export const LOG_LINE_MAX_BYTES = 16 * 1024;
+/** Lines in one chunk, at most; the agent also closes a chunk after a few milliseconds. */
+export const LOG_CHUNK_MAX_LINES = 1000;
+
+export const LogStreamNameSchema = z.enum(['stdout', 'stderr']);
+export type LogStreamName = z.infer<typeof LogStreamNameSchema>;
+
+/**
+ * One line of an execution's output. `seq` is stamped by the agent: 0 for the first line of the
+ * execution, then +1 per line, across both streams, never reused. A line the agent had to drop
+ * still used its number, so a hole in the numbers is a gap.
+ */
+export const LogLineSchema = z.object({
+  seq: z.number().int().min(0),
+  stream: LogStreamNameSchema,
+  /** When the agent read the line from the program. */
+  ts: z.iso.datetime({ offset: true }),
+  /** Without its line ending; at most LOG_LINE_MAX_BYTES bytes of UTF-8. */
+  text: z.string(),
+});
+export type LogLine = z.infer<typeof LogLineSchema>;
+
+/**
+ * Agent → control plane, on the logs exchange (apart from commands and reports): a few
+ * milliseconds' worth of one execution's output lines, in `seq` order.
+ */
+export const LogChunkSchema = z.object({
+  taskId: z.uuid(),
+  executionId: z.uuid(),
+  lines: z.array(LogLineSchema).min(1).max(LOG_CHUNK_MAX_LINES),
+  /**
+   * Bytes of output the agent dropped just before the first line of this chunk because the
+   * broker could not take them fast enough (its buffer is bounded); their seq numbers are skipped.
+   */
+  droppedBytes: z.number().int().min(0).default(0),
+});
+export type LogChunk = z.infer<typeof LogChunkSchema>;
