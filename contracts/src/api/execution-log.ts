@@ -20,7 +20,7 @@ export const LogGapSchema = z.object({
 export type LogGap = z.infer<typeof LogGapSchema>;
 
 export const ExecutionLogQuerySchema = z.object({
-  after: z.coerce.number().int().min(-1).default(-1),
+  after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
 });
 

@@ -13,10 +13,10 @@ const ExecutionReportFields = {
 };
 
 /**
- * On the end reports: the seq of the execution's last log line (-1 when it printed nothing), so
+ * On the end reports: the seq of the execution's last log line (0 when it printed nothing), so
  * that a log stream knows when it has every line. Optional: older agents do not send it.
  */
-const LastLogSeq = { lastLogSeq: z.number().int().min(-1).optional() };
+const LastLogSeq = { lastLogSeq: z.number().int().min(0).optional() };
 
 /** Output captured from the process, each stream cut to the agent's limit (head and tail kept). */
 export const CapturedOutputSchema = z.object({

@@ -11,12 +11,13 @@ export const LogStreamNameSchema = z.enum(['stdout', 'stderr']);
 export type LogStreamName = z.infer<typeof LogStreamNameSchema>;
 
 /**
- * One line of an execution's output. `seq` is stamped by the agent: 0 for the first line of the
- * execution, then +1 per line, across both streams, never reused. A line the agent had to drop
+ * One line of an execution's output. `seq` is stamped by the agent: 1 for the first line of the
+ * execution, then +1 per line, across both streams, never reused (so `after=0` means "from the
+ * start"). A line the agent had to drop
  * still used its number, so a hole in the numbers is a gap.
  */
 export const LogLineSchema = z.object({
-  seq: z.number().int().min(0),
+  seq: z.number().int().min(1),
   stream: LogStreamNameSchema,
   /** When the agent read the line from the program. */
   ts: z.iso.datetime({ offset: true }),
