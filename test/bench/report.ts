@@ -24,6 +24,17 @@ export interface BenchResults {
   };
   memory: Record<string, number>;
   consumer: { prefetch: number; batchSize: number };
+  logs: { paced: LogBench; flood: LogBench };
+}
+
+interface LogBench {
+  lines: number;
+  ratePerSecond: number;
+  received: number;
+  gaps: number;
+  closeCode: number;
+  linesPerSecond: number;
+  delayMs: { p50: number; p99: number; max: number };
 }
 
 const ms = (value: number) => `${round(value, 1)} ms`;
@@ -74,6 +85,9 @@ process (capacity ${r.capacity}) and the load generator, which all share the sam
   \`tasks.created_at\` (the control plane's clock at creation); same machine, same clock.
 - **Full lifecycle**: ${r.throughput.total} tasks POSTed with ${r.throughput.concurrency} requests in
   flight; time from the first POST until PostgreSQL shows every task Completed.
+- **Logs**: a \`Command\` prints lines (paced by a small \`node\` loop, or \`seq\` as fast as it can); a
+  WebSocket client connected before it starts records each line's delay from the agent reading it
+  (the line's \`ts\`) to the client receiving it (same machine, same clock), and the line rate.
 - **Memory**: peak RSS of each program (the Node process tsx starts), sampled every 200 ms across
   all phases.
 
@@ -84,6 +98,8 @@ process (capacity ${r.capacity}) and the load generator, which all share the sam
 | POST /tasks at ${r.post.rate} req/s | p50 ${ms(r.post.p50)}, p99 ${ms(r.post.p99)} (max ${ms(r.post.max)}, ${r.post.count} requests, ${r.post.failures} failed) | p99 < 20 ms: ${verdict(r.post.p99 < 20)} |
 | Dispatch, created → agent started, at ${r.dispatch.rate} tasks/s | p50 ${ms(r.dispatch.p50)}, p99 ${ms(r.dispatch.p99)} (max ${ms(r.dispatch.max)}, ${r.dispatch.count} tasks) | p99 < 50 ms: ${verdict(r.dispatch.p99 < 50)} |
 | Full lifecycle, ${r.throughput.total} Echo tasks | **${r.throughput.tasksPerSecond} tasks/s** (${r.throughput.totalSeconds} s in all; creating them took ${r.throughput.createSeconds} s) | ≥ 1,000 tasks/s: ${verdict(r.throughput.tasksPerSecond >= 1000)} |
+| Log lines, agent → WebSocket client, paced at ~${r.logs.paced.ratePerSecond}/s | delay p50 ${ms(r.logs.paced.delayMs.p50)}, p99 ${ms(r.logs.paced.delayMs.p99)} (max ${ms(r.logs.paced.delayMs.max)}); ${r.logs.paced.received} of ${r.logs.paced.lines} lines, ${r.logs.paced.gaps} gaps | |
+| Log lines, as fast as printed | **${r.logs.flood.linesPerSecond} lines/s** received; ${r.logs.flood.received} of ${r.logs.flood.lines} lines, ${r.logs.flood.gaps} gap frames; delay p50 ${ms(r.logs.flood.delayMs.p50)}, p99 ${ms(r.logs.flood.delayMs.p99)} | |
 | Consumer settings | prefetch ${r.consumer.prefetch}, batch ${r.consumer.batchSize} | |
 | Control-plane RSS, peak | ${round(r.memory['controlPlane'] ?? Number.NaN, 0)} MiB | |
 | Agent RSS, peak | ${round(r.memory['agent'] ?? Number.NaN, 0)} MiB | |

@@ -26,6 +26,7 @@ import {
   benchThroughput,
   type BenchTarget,
 } from './lifecycle-bench.js';
+import { benchLogStream } from './logs-bench.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
 import { sampleRss } from './rss-sampler.js';
@@ -89,10 +90,22 @@ try {
   const dispatch = await benchDispatchLatency(target, 100, SECONDS * 1000);
   log(`full lifecycle of ${TASKS} Echo tasks`);
   const throughput = await benchThroughput(target, TASKS, 64);
+  log('log stream: 5,000 lines paced at ~1,000 lines/s, then 100,000 lines as fast as printed');
+  const logsPaced = await benchLogStream(target, 5000, 1000);
+  const logsFlood = await benchLogStream(target, 100_000, 0);
   const memory = rss.stop();
 
   const machine = await describeMachine(db, infra.amqpUrl);
-  const results = { machine, capacity: CAPACITY, post, dispatch, throughput, memory, consumer: CONSUMER };
+  const results = {
+    machine,
+    capacity: CAPACITY,
+    post,
+    dispatch,
+    throughput,
+    memory,
+    consumer: CONSUMER,
+    logs: { paced: logsPaced, flood: logsFlood },
+  };
   console.log(JSON.stringify(results, null, 2));
   writeFileSync(OUTPUT, renderReport(results, existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : ''));
   log(`written to ${OUTPUT.pathname}`);

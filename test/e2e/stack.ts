@@ -26,6 +26,7 @@ export interface Stack {
   controlPlane: ControlPlaneProcess;
   agent: AgentProcess;
   db: pg.Pool;
+  databaseUrl: string;
   amqpUrl: string;
   token: string;
   tokenFor(orgId: string, permissions?: string[]): Promise<string>;
@@ -52,6 +53,7 @@ export function useStack(options: { capacity?: number; env?: Record<string, stri
 
   beforeAll(async () => {
     stack.amqpUrl = testAmqpUrl();
+    stack.databaseUrl = database.url;
     stack.db = new pg.Pool({ connectionString: database.url, max: 2 });
     stack.controlPlane = await startControlPlane({
       databaseUrl: database.url,

@@ -26,11 +26,19 @@ export async function deleteBrokerObjects(
     names.nodeWorkQueue(id),
     names.nodeControlQueue(id),
   ]);
-  const queues = objects.queues ?? [names.agentEventsQueue, names.agentEventsDeadLetterQueue, ...nodeQueues];
+  const queues = objects.queues ?? [
+    names.agentEventsQueue,
+    names.agentEventsDeadLetterQueue,
+    names.logsQueue,
+    names.logsDeadLetterQueue,
+    ...nodeQueues,
+  ];
   const exchanges = objects.exchanges ?? [
     names.commandsExchange,
     names.agentEventsExchange,
     names.deadLetterExchange,
+    names.logsExchange,
+    names.liveLogsExchange,
   ];
   const outside = [...queues, ...exchanges].filter((name) => !name.startsWith(`${prefix}.`));
   if (outside.length > 0) {
