@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import agentPackage from '../package.json' with { type: 'json' };
+import { createAmqpLogSender } from './broker/amqp-log-sender.js';
 import { createAmqpReportSender } from './broker/amqp-report-sender.js';
 import { createCommandConsumer } from './broker/command-consumer.js';
 import { createConnection } from './broker/connection.js';
@@ -15,6 +16,7 @@ import { echoHandler } from './handlers/echo.js';
 import { HandlerRegistry, type TaskHandler } from './handlers/handler.js';
 import { healthCheckHandler } from './handlers/health-check.js';
 import { Heartbeat } from './heartbeat.js';
+import { LogShipper } from './logs/log-shipper.js';
 import { RunningExecutions } from './running-executions.js';
 import { shutDownAgent } from './shutdown.js';
 
@@ -42,6 +44,14 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
   const sender = createAmqpReportSender(connection, topology);
   const publisher = new ReportPublisher({ sender, logger });
   const publish = (message: Parameters<ReportPublisher['publish']>[0]) => publisher.publish(message);
+  const logSender = createAmqpLogSender(connection, topology);
+  const logs = new LogShipper({
+    sender: logSender,
+    nodeId: config.nodeId,
+    flushMs: config.logFlushMs,
+    bufferBytes: config.logBufferBytes,
+    logger,
+  });
   const running = new RunningExecutions();
   const cancelledEarly = new ExpiringMap<string>(EARLY_CANCEL_TTL_MS, EARLY_CANCEL_MAX);
   const registry = new HandlerRegistry(
@@ -51,6 +61,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
     registry,
     running,
     publish,
+    logs,
     nodeId: config.nodeId,
     orgId: config.orgId,
     outputMaxBytes: config.outputMaxBytes,
@@ -122,6 +133,8 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
         running,
         publisher,
         sender,
+        logs,
+        logSender,
         connection,
         logger,
       });

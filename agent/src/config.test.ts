@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       heartbeatIntervalMs: 5000,
       outputMaxBytes: 65_536,
       shutdownGraceSeconds: 30,
+      logFlushMs: 20,
+      logBufferBytes: 1_048_576,
       logLevel: 'info',
       taskEnv: {},
     });
@@ -33,6 +35,8 @@ describe('loadConfig', () => {
     [{ OUTPUT_MAX_BYTES: '1024' }, { outputMaxBytes: 1024 }],
     [{ SHUTDOWN_GRACE_SECONDS: '0' }, { shutdownGraceSeconds: 0 }],
     [{ LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
+    [{ LOG_FLUSH_MS: '0' }, { logFlushMs: 0 }],
+    [{ LOG_BUFFER_BYTES: '65536' }, { logBufferBytes: 65_536 }],
     [{ AMQP_URL: 'amqp://u:p@rabbit:5672/v' }, { amqpUrl: 'amqp://u:p@rabbit:5672/v' }],
     [
       { PATH: '/usr/bin', HOME: '/root', AMQP_URL: 'amqp://x' },
@@ -53,6 +57,8 @@ describe('loadConfig', () => {
     [{ ...required, LABELS: '=eu' }, 'LABELS'],
     [{ ...required, LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ ...required, OUTPUT_MAX_BYTES: '10' }, 'OUTPUT_MAX_BYTES'],
+    [{ ...required, LOG_FLUSH_MS: '-1' }, 'LOG_FLUSH_MS'],
+    [{ ...required, LOG_BUFFER_BYTES: '1000' }, 'LOG_BUFFER_BYTES'],
   ])('refuses %o naming %s', (env, variable) => {
     expect(() => loadConfig(env, host)).toThrow(ConfigError);
     expect(() => loadConfig(env, host)).toThrow(variable);

@@ -47,6 +47,13 @@ const ConfigSchema = z.object({
     .default(HEARTBEAT_INTERVAL_SECONDS * 1000),
   OUTPUT_MAX_BYTES: z.coerce.number().int().min(256).default(65_536),
   SHUTDOWN_GRACE_SECONDS: z.coerce.number().int().min(0).default(30),
+  LOG_FLUSH_MS: z.coerce.number().int().min(0).max(10_000).default(20),
+  LOG_BUFFER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(1024 * 1024 * 1024)
+    .default(1024 * 1024),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -62,6 +69,10 @@ export interface AgentConfig {
   /** Per stream (stdout, stderr): the head and the tail are kept, the middle is counted. */
   outputMaxBytes: number;
   shutdownGraceSeconds: number;
+  /** Live logs: how long lines are collected before a LogChunk is sent. */
+  logFlushMs: number;
+  /** Live logs, per execution: bytes read and not yet confirmed by the broker; beyond, lines are dropped. */
+  logBufferBytes: number;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
   /** Base environment of the processes the agent starts (see TASK_ENV_PASSTHROUGH). */
   taskEnv: Record<string, string>;
@@ -101,6 +112,8 @@ export function loadConfig(
     heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
     outputMaxBytes: c.OUTPUT_MAX_BYTES,
     shutdownGraceSeconds: c.SHUTDOWN_GRACE_SECONDS,
+    logFlushMs: c.LOG_FLUSH_MS,
+    logBufferBytes: c.LOG_BUFFER_BYTES,
     logLevel: c.LOG_LEVEL,
     taskEnv: Object.fromEntries(
       TASK_ENV_PASSTHROUGH.flatMap((name) => {

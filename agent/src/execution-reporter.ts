@@ -22,7 +22,7 @@ function summarise(payload: AgentMessage['payload']): Record<string, unknown> {
   return { exitCode, durationMs, error, reason, retryable, timedOut };
 }
 
-type ReportFields<T> = Omit<T, 'taskId' | 'executionId' | 'sequence'>;
+type ReportFields<T> = Omit<T, 'taskId' | 'executionId' | 'sequence' | 'lastLogSeq'>;
 
 export interface ExecutionReporterOptions {
   publish: PublishMessage;
@@ -31,6 +31,11 @@ export interface ExecutionReporterOptions {
   taskId: string;
   executionId: string;
   logger: Logger;
+  /**
+   * Ends the execution's live log and resolves with its last seq once its last chunk is sent (or
+   * a bounded wait passed): end reports go after the log and carry `lastLogSeq`.
+   */
+  endLog?: () => Promise<number>;
   now?: () => Date;
   newId?: () => string;
 }
@@ -84,19 +89,38 @@ export class ExecutionReporter {
     );
   }
 
-  completed(fields: ReportFields<TaskCompleted>): Promise<void> {
-    const payload: TaskCompleted = { ...this.#ids(), ...fields };
+  async completed(fields: ReportFields<TaskCompleted>): Promise<void> {
+    const lastLogSeq = await this.#endLog();
+    const payload: TaskCompleted = { ...this.#ids(), ...fields, ...lastLogSeq };
     return this.#send(buildEnvelope('TaskCompleted', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
   }
 
-  failed(fields: ReportFields<TaskFailed>): Promise<void> {
-    const payload: TaskFailed = { ...this.#ids(), ...fields, error: fields.error.slice(0, 10_000) };
+  async failed(fields: ReportFields<TaskFailed>): Promise<void> {
+    const lastLogSeq = await this.#endLog();
+    const payload: TaskFailed = {
+      ...this.#ids(),
+      ...fields,
+      error: fields.error.slice(0, 10_000),
+      ...lastLogSeq,
+    };
     return this.#send(buildEnvelope('TaskFailed', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
   }
 
-  cancelled(fields: ReportFields<TaskCancelled>): Promise<void> {
-    const payload: TaskCancelled = { ...this.#ids(), ...fields, reason: fields.reason?.slice(0, 1000) };
+  async cancelled(fields: ReportFields<TaskCancelled>): Promise<void> {
+    const lastLogSeq = await this.#endLog();
+    const payload: TaskCancelled = {
+      ...this.#ids(),
+      ...fields,
+      reason: fields.reason?.slice(0, 1000),
+      ...lastLogSeq,
+    };
     return this.#send(buildEnvelope('TaskCancelled', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
+  }
+
+  /** Closes the log before the end report; no report may follow, not even while the log drains. */
+  async #endLog(): Promise<{ lastLogSeq?: number }> {
+    this.#finished = true;
+    return this.options.endLog ? { lastLogSeq: await this.options.endLog() } : {};
   }
 
   #ids() {

@@ -5,6 +5,8 @@ import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { ExecutionRunner } from './execution-runner.js';
 import { echoHandler } from './handlers/echo.js';
 import { HandlerRegistry, type TaskHandler } from './handlers/handler.js';
+import type { LogChunkMessage } from './logs/execution-log.js';
+import { LogShipper } from './logs/log-shipper.js';
 import { RunningExecutions } from './running-executions.js';
 import { executeTask } from './testing/commands.js';
 
@@ -29,7 +31,23 @@ const throwingHandler: TaskHandler = {
 
 function setup(publish?: (message: AgentMessage) => Promise<void>) {
   const sent: AgentMessage[] = [];
+  const chunks: LogChunkMessage[] = [];
+  /** Log chunks and reports, in the order they were handed to the broker. */
+  const timeline: string[] = [];
   const running = new RunningExecutions();
+  const logs = new LogShipper({
+    sender: {
+      send: (chunk) => {
+        chunks.push(chunk);
+        timeline.push(`LogChunk:${chunk.payload.lines.map((line) => line.seq).join(',')}`);
+        return Promise.resolve();
+      },
+    },
+    nodeId: NODE,
+    flushMs: 5,
+    bufferBytes: 1024 * 1024,
+    logger: pino({ level: 'silent' }),
+  });
   const runner = new ExecutionRunner({
     registry: new HandlerRegistry([echoHandler, progressHandler, throwingHandler]),
     running,
@@ -37,8 +55,10 @@ function setup(publish?: (message: AgentMessage) => Promise<void>) {
       publish ??
       ((message) => {
         sent.push(message);
+        timeline.push(message.type);
         return Promise.resolve();
       }),
+    logs,
     nodeId: NODE,
     orgId: 'org-test',
     outputMaxBytes: 1024,
@@ -46,7 +66,7 @@ function setup(publish?: (message: AgentMessage) => Promise<void>) {
   });
   const reports = () => sent.map((m) => [m.type, 'sequence' in m.payload ? m.payload.sequence : undefined]);
   const last = () => sent.at(-1)?.payload as Record<string, unknown>;
-  return { sent, running, runner, reports, last };
+  return { sent, chunks, timeline, running, runner, reports, last };
 }
 
 async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -94,6 +114,38 @@ describe('ExecutionRunner', () => {
       ['TaskCompleted', 4],
     ]);
     expect(last()).toMatchObject({ result: { steps: 2 }, output: { stdout: 'done\n' } });
+  });
+
+  it('ships the output live, then sends the end report naming the last seq', async () => {
+    const { runner, chunks, timeline, last } = setup();
+    const command = executeTask(NODE, { type: 'Steps', payload: { steps: 1 } });
+    await runner.run(command);
+    expect(timeline).toEqual(['TaskAccepted', 'TaskStarted', 'TaskProgress', 'LogChunk:1', 'TaskCompleted']);
+    expect(chunks[0]).toMatchObject({
+      type: 'LogChunk',
+      correlationId: command.correlationId,
+      nodeId: NODE,
+      payload: {
+        taskId: command.payload.taskId,
+        executionId: command.payload.executionId,
+        droppedBytes: 0,
+        lines: [{ seq: 1, stream: 'stdout', text: 'done' }],
+      },
+    });
+    expect(last()).toMatchObject({ lastLogSeq: 1, output: { stdout: 'done\n' } });
+  });
+
+  it('names lastLogSeq 0 in every end report of an execution that printed nothing', async () => {
+    const echo = setup();
+    await echo.runner.run(executeTask(NODE));
+    expect(echo.last()).toMatchObject({ lastLogSeq: 0 });
+    const unknown = setup();
+    await unknown.runner.run(executeTask(NODE, { type: 'Nope' }));
+    expect(unknown.last()).toMatchObject({ lastLogSeq: 0 });
+    const cancelled = setup();
+    await cancelled.runner.reportCancelledBeforeStart(executeTask(NODE), 'too late');
+    expect(cancelled.last()).toMatchObject({ lastLogSeq: 0 });
+    expect([...echo.chunks, ...unknown.chunks, ...cancelled.chunks]).toEqual([]);
   });
 
   it.each([

@@ -6,7 +6,9 @@ import { DEFAULT_KILL_GRACE_MS, readAbortReason, type AbortReason } from './abor
 import { callAt } from './deadline-timer.js';
 import { ExecutionReporter, type PublishMessage } from './execution-reporter.js';
 import type { HandlerRegistry, HandlerResult, TaskHandler } from './handlers/handler.js';
-import { captureOutput, createExecutionOutput } from './output-buffer.js';
+import type { ExecutionLog } from './logs/execution-log.js';
+import type { LogShipper } from './logs/log-shipper.js';
+import { captureOutput, createExecutionOutput, teeSink } from './output-buffer.js';
 import type { RunningExecutions } from './running-executions.js';
 
 export type ExecuteTaskMessage = EnvelopeOf<'ExecuteTask', ExecuteTask>;
@@ -15,6 +17,8 @@ export interface ExecutionRunnerOptions {
   registry: HandlerRegistry;
   running: RunningExecutions;
   publish: PublishMessage;
+  /** Streams each execution's output live, apart from the reports. */
+  logs: LogShipper;
   nodeId: string;
   orgId: string;
   outputMaxBytes: number;
@@ -37,7 +41,8 @@ export class ExecutionRunner {
   async run(command: ExecuteTaskMessage): Promise<void> {
     const { taskId, executionId } = command.payload;
     const logger = this.#loggerFor(command);
-    const reporter = this.#reporterFor(command, logger);
+    const log = this.options.logs.open({ taskId, executionId, correlationId: command.correlationId }, logger);
+    const reporter = this.#reporterFor(command, logger, () => log.end());
     const controller = new AbortController();
     this.options.running.add({
       taskId,
@@ -48,7 +53,7 @@ export class ExecutionRunner {
     });
     try {
       reporter.accepted();
-      await this.#execute(command.payload, reporter, controller, logger);
+      await this.#execute(command.payload, reporter, controller, log, logger);
       this.options.running.finish(executionId);
     } finally {
       this.options.running.remove(executionId);
@@ -59,7 +64,12 @@ export class ExecutionRunner {
   async reportCancelledBeforeStart(command: ExecuteTaskMessage, reason: string): Promise<void> {
     const logger = this.#loggerFor(command);
     logger.info({ reason }, 'cancelled before it arrived; not running it');
-    await this.#reporterFor(command, logger).cancelled({ reason, exitCode: null, durationMs: 0 });
+    const nothingPrinted = () => Promise.resolve(0);
+    await this.#reporterFor(command, logger, nothingPrinted).cancelled({
+      reason,
+      exitCode: null,
+      durationMs: 0,
+    });
     this.options.running.finish(command.payload.executionId);
   }
 
@@ -67,6 +77,7 @@ export class ExecutionRunner {
     task: ExecuteTask,
     reporter: ExecutionReporter,
     controller: AbortController,
+    log: ExecutionLog,
     logger: Logger,
   ) {
     const { signal } = controller;
@@ -95,6 +106,9 @@ export class ExecutionRunner {
     }
 
     const output = createExecutionOutput(this.options.outputMaxBytes);
+    const live = (stream: 'stdout' | 'stderr') => ({
+      append: (chunk: Buffer | string) => log.append(stream, chunk),
+    });
     const timedOut: AbortReason = { kind: 'timed-out', gracePeriodMs: DEFAULT_KILL_GRACE_MS };
     const cancelTimer = callAt(deadline, () => !signal.aborted && controller.abort(timedOut), this.#now);
     let result: HandlerResult;
@@ -109,7 +123,10 @@ export class ExecutionRunner {
           target: task.target,
           deadline,
         },
-        output,
+        output: {
+          stdout: teeSink(output.stdout, live('stdout')),
+          stderr: teeSink(output.stderr, live('stderr')),
+        },
         started: (details) => reporter.started(details?.pid),
         reportProgress: (percent, message) => reporter.progress(percent, message),
         signal,
@@ -172,9 +189,14 @@ export class ExecutionRunner {
     });
   }
 
-  #reporterFor(command: ExecuteTaskMessage, logger: Logger): ExecutionReporter {
+  #reporterFor(
+    command: ExecuteTaskMessage,
+    logger: Logger,
+    endLog: () => Promise<number>,
+  ): ExecutionReporter {
     return new ExecutionReporter({
       publish: this.options.publish,
+      endLog,
       nodeId: this.options.nodeId,
       correlationId: command.correlationId,
       taskId: command.payload.taskId,

@@ -1,4 +1,5 @@
 import type { CapturedOutput } from '@meridian/contracts/messages/agent-events';
+import type { OutputSink } from './handlers/handler.js';
 
 /**
  * Captures one output stream in bounded memory: the first half of the limit (head) and the last
@@ -95,4 +96,9 @@ export function captureOutput(output: ExecutionOutput): CapturedOutput {
     stderr: output.stderr.toString(),
     truncatedBytes: output.stdout.droppedBytes + output.stderr.droppedBytes,
   };
+}
+
+/** One sink writing to several: the captured head/tail and the live log. */
+export function teeSink(...sinks: OutputSink[]): OutputSink {
+  return { append: (chunk) => sinks.forEach((sink) => sink.append(chunk)) };
 }

@@ -1,9 +1,11 @@
 import type { Connection, Consumer } from 'rabbitmq-client';
 import type { Logger } from 'pino';
 import { DEFAULT_KILL_GRACE_MS } from './abort-reason.js';
+import type { AmqpLogSender } from './broker/amqp-log-sender.js';
 import type { AmqpReportSender } from './broker/amqp-report-sender.js';
 import type { ReportPublisher } from './broker/report-publisher.js';
 import type { Heartbeat } from './heartbeat.js';
+import type { LogShipper } from './logs/log-shipper.js';
 import type { RunningExecutions } from './running-executions.js';
 import { settledWithin } from './with-timeout.js';
 
@@ -16,6 +18,8 @@ export interface ShutdownDeps {
   running: RunningExecutions;
   publisher: ReportPublisher;
   sender: AmqpReportSender;
+  logs: LogShipper;
+  logSender: AmqpLogSender;
   connection: Connection;
   logger: Logger;
 }
@@ -27,7 +31,7 @@ const FINAL_STEPS_MS = 10_000;
  * Graceful shutdown: take no new work, announce it (heartbeats say `draining` from now on), let
  * what runs finish within the grace period, then stop the rest. Those are reported TaskFailed
  * retryable "the agent shut down", not TaskCancelled: nobody asked to cancel them, and the control
- * plane should run them again elsewhere. Then flush the reports and close the connection.
+ * plane should run them again elsewhere. Then flush the reports and the logs and close the connection.
  */
 export async function shutDownAgent(deps: ShutdownDeps): Promise<void> {
   const { logger, running } = deps;
@@ -51,11 +55,16 @@ export async function shutDownAgent(deps: ShutdownDeps): Promise<void> {
     settledWithin(workClosed, remaining()),
     settledWithin(deps.controlConsumer.close(), remaining()),
   ]);
-  if (!(await deps.publisher.flush(remaining()))) {
+  const [reportsSent, logsSent] = await Promise.all([
+    deps.publisher.flush(remaining()),
+    deps.logs.stop(remaining()),
+  ]);
+  if (!reportsSent) {
     logger.warn({ held: deps.publisher.backlogSize }, 'some reports were not confirmed before shutdown');
   }
+  if (!logsSent) logger.warn('some log lines were not confirmed before shutdown');
   deps.publisher.close();
-  await settledWithin(deps.sender.close(), remaining());
+  await settledWithin(Promise.all([deps.sender.close(), deps.logSender.close()]), remaining());
   if (!closed.every(Boolean) || !(await settledWithin(deps.connection.close(), remaining()))) {
     deps.connection.unsafeDestroy();
   }

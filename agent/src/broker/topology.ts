@@ -7,6 +7,9 @@ export type QueueDeclaration = Pick<ConsumerProps, 'queue' | 'queueOptions' | 'e
 export interface AgentTopology {
   names: Topology;
   agentEventsExchange: ExchangeDeclaration;
+  /** LogChunks, apart from reports; routing key `logRoutingKey`. */
+  logsExchange: ExchangeDeclaration;
+  logRoutingKey: string;
   /** ExecuteTask for this node. */
   work: QueueDeclaration;
   /** CancelTask for this node, apart from the work so that a cancel never waits behind it. */
@@ -37,6 +40,8 @@ export function agentTopology(prefix: string, nodeId: string): AgentTopology {
       type: EXCHANGE_TYPES.agentEvents,
       durable: true,
     },
+    logsExchange: { exchange: names.logsExchange, type: EXCHANGE_TYPES.logs, durable: true },
+    logRoutingKey: names.logKey(nodeId),
     work: nodeQueue(names.nodeWorkQueue(nodeId), names.nodeWorkKey(nodeId)),
     control: nodeQueue(names.nodeControlQueue(nodeId), names.nodeControlKey(nodeId)),
   };
