@@ -8,6 +8,7 @@ import { TaskEventEntity } from './entities/task-event.entity.js';
 import { TaskEntity } from './entities/task.entity.js';
 import { CreateCoreTables1795400000001 } from './migrations/0001-create-core-tables.js';
 import { CreateExecutionLogs1795400000002 } from './migrations/0002-create-execution-logs.js';
+import { AddExecutionLogTruncatedThrough1795400000003 } from './migrations/0003-add-execution-log-truncated-through.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -19,7 +20,11 @@ export const ENTITIES = [
 ];
 
 /** In order; never edit one that has been released, add the next. */
-export const MIGRATIONS = [CreateCoreTables1795400000001, CreateExecutionLogs1795400000002];
+export const MIGRATIONS = [
+  CreateCoreTables1795400000001,
+  CreateExecutionLogs1795400000002,
+  AddExecutionLogTruncatedThrough1795400000003,
+];
 
 export interface DataSourceOptions {
   url: string;
