@@ -1,16 +1,21 @@
 import { randomUUID } from 'node:crypto';
 import { connect as connectAmqp, type ConfirmChannel, type ChannelModel } from 'amqplib';
 import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messages/agent-message';
+import { EnvelopeSchema } from '@meridian/contracts/messages/envelope';
+import { LOG_CHUNK, LogChunkSchema } from '@meridian/contracts/messages/log-chunk';
 import type { CommandMessage } from '@meridian/contracts/messages/command-message';
 import { EXCHANGE_TYPES, topology } from '@meridian/contracts/topology';
 import { deleteBrokerObjects, uniquePrefix, waitFor } from '../../../test/support/test-context.js';
 import { startAgent, type Agent } from '../agent.js';
 import { loadConfig } from '../config.js';
+import type { LogChunkMessage } from '../logs/execution-log.js';
 import { createLogger } from '../logger.js';
 
 /** A report as observed on the agent-events exchange, with its AMQP properties. */
 export interface Observed {
   message: AgentMessage;
+  /** Position among everything observed (reports and log chunks share one queue: broker order). */
+  arrival: number;
   routingKey: string;
   properties: {
     messageId?: string;
@@ -21,11 +26,21 @@ export interface Observed {
   };
 }
 
+export interface ObservedLogChunk {
+  message: LogChunkMessage;
+  arrival: number;
+  routingKey: string;
+  properties: Observed['properties'];
+}
+
 export interface AgentHarness {
   prefix: string;
   nodeId: string;
   agent: Agent;
   observed: Observed[];
+  /** LogChunks observed on the logs exchange, in arrival order. */
+  logChunks: ObservedLogChunk[];
+  logChunksOf(executionId: string): ObservedLogChunk[];
   /** Reports of one execution, in arrival order, as `Type:sequence`. */
   reportsOf(executionId: string): string[];
   payloadOf(executionId: string, type: string): Record<string, unknown> | undefined;
@@ -44,7 +59,8 @@ export interface AgentHarness {
 
 /**
  * Runs an agent in-process on a prefix of its own, with a raw amqplib client (independent of the
- * agent's rabbitmq-client) observing every message on the agent-events exchange.
+ * agent's rabbitmq-client) observing every message on the agent-events and logs exchanges. Both
+ * are bound to one queue, so that arrival order is the order in which the broker routed them.
  */
 export async function startAgentHarness(
   amqpUrl: string,
@@ -55,25 +71,35 @@ export async function startAgentHarness(
   const names = topology(prefix);
   const observerQueue = `${prefix}.observer`;
   const observed: Observed[] = [];
+  const logChunks: ObservedLogChunk[] = [];
   const invalid: string[] = [];
+  let arrivals = 0;
 
   const connection: ChannelModel = await connectAmqp(amqpUrl);
   const channel: ConfirmChannel = await connection.createConfirmChannel();
   await channel.assertExchange(names.agentEventsExchange, EXCHANGE_TYPES.agentEvents, { durable: true });
   await channel.assertQueue(observerQueue, { durable: false });
   await channel.bindQueue(observerQueue, names.agentEventsExchange, '#');
+  await channel.assertExchange(names.logsExchange, EXCHANGE_TYPES.logs, { durable: true });
+  await channel.bindQueue(observerQueue, names.logsExchange, '#');
   await channel.consume(
     observerQueue,
     (delivery) => {
       if (!delivery) return;
+      const seen = {
+        arrival: arrivals++,
+        routingKey: delivery.fields.routingKey,
+        properties: delivery.properties,
+      };
+      if (delivery.fields.exchange === names.logsExchange) {
+        const chunk = parseLogChunk(delivery.content);
+        if (typeof chunk === 'string') invalid.push(chunk);
+        else logChunks.push({ message: chunk, ...seen });
+        return;
+      }
       const parsed = parseAgentMessage(delivery.content);
       if (!parsed.ok) invalid.push(parsed.reason);
-      else
-        observed.push({
-          message: parsed.message,
-          routingKey: delivery.fields.routingKey,
-          properties: delivery.properties,
-        });
+      else observed.push({ message: parsed.message, ...seen });
     },
     { noAck: true },
   );
@@ -117,6 +143,9 @@ export async function startAgentHarness(
     nodeId,
     agent,
     observed,
+    logChunks,
+    logChunksOf: (executionId) =>
+      logChunks.filter((chunk) => chunk.message.payload.executionId === executionId),
     reportsOf,
     payloadOf,
     heartbeats: () => observed.flatMap(({ message }) => (message.type === 'AgentHeartbeat' ? [message] : [])),
@@ -141,9 +170,19 @@ export async function startAgentHarness(
       await connection.close().catch(() => undefined);
       await deleteBrokerObjects(amqpUrl, prefix, {
         queues: [names.nodeWorkQueue(nodeId), names.nodeControlQueue(nodeId), observerQueue],
-        exchanges: [names.commandsExchange, names.agentEventsExchange],
+        exchanges: [names.commandsExchange, names.agentEventsExchange, names.logsExchange],
       });
       if (invalid.length > 0) throw new Error(`the agent sent invalid messages: ${invalid.join('; ')}`);
     },
   };
+}
+
+/** A LogChunk as the contracts define it, or why it is not one. */
+function parseLogChunk(body: Buffer): LogChunkMessage | string {
+  const envelope = EnvelopeSchema.safeParse(JSON.parse(body.toString('utf8')));
+  if (!envelope.success || envelope.data.type !== LOG_CHUNK)
+    return `not a LogChunk envelope: ${body.toString('utf8', 0, 200)}`;
+  const payload = LogChunkSchema.safeParse(envelope.data.payload);
+  if (!payload.success) return `invalid LogChunk: ${payload.error.message}`;
+  return { ...envelope.data, type: LOG_CHUNK, payload: payload.data };
 }
