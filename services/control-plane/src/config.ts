@@ -47,6 +47,15 @@ const ConfigSchema = z
     /** Safety-net polling of the dispatcher and outbox relay; normally they wake on NOTIFY. */
     POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
+    /** Log stream (WebSocket): a client with more unsent bytes than this gets no lines until it drains. */
+    LOG_STREAM_MAX_BUFFERED_BYTES: z.coerce.number().int().min(16_384).default(1_048_576),
+    LOG_STREAM_PING_MS: z.coerce.number().int().min(100).default(30_000),
+    /** How often each stream reads its execution's row (the end, lines a lost live message carried). */
+    LOG_STREAM_POLL_MS: z.coerce.number().int().min(10).default(1000),
+    /** Quiet time after the end before the end frame, when the end report names no last seq. */
+    LOG_STREAM_END_GRACE_MS: z.coerce.number().int().min(0).default(2000),
+    /** How long a stream waits for missing lines nobody reported as a gap before announcing one. */
+    LOG_STREAM_HOLE_WAIT_MS: z.coerce.number().int().min(0).default(10_000),
     MIGRATE_ON_START: booleanFlag.default(false),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })
