@@ -75,6 +75,16 @@ describe('LogFrameSequencer', () => {
     expect(describeFrames(drain(sequencer))).toEqual([10]);
   });
 
+  it('makes one frame of one hole reported with two reasons, with the bytes of both', () => {
+    const sequencer = new LogFrameSequencer(0, roomy);
+    const hole = [gap(0, 5, 100, 'truncated'), gap(0, 5, 20, 'agent-dropped')];
+    sequencer.add([line(5)], [...hole, ...hole]); // and the same page read twice
+    expect(drain(sequencer)).toEqual([
+      { type: 'gap', afterSeq: 0, beforeSeq: 5, bytes: 120, reason: 'truncated' },
+      { type: 'line', ...line(5) },
+    ]);
+  });
+
   it('prefers a known line over a reported hole that claims to cover it', () => {
     const sequencer = new LogFrameSequencer(0, roomy);
     sequencer.add([line(1), line(3)], [gap(1, 6, 0, 'agent-dropped')]);

@@ -26,8 +26,8 @@ export class LogFrameSequencer {
   /** Lines with seq > last + 1, sorted by seq, unique. */
   private pending: LogLineView[] = [];
   private pendingBytes = 0;
-  /** Reported holes not yet passed, sorted by afterSeq. */
-  private gaps: LogGap[] = [];
+  /** Reported holes not yet passed, sorted by afterSeq; `merged` once a second cause is added. */
+  private gaps: Array<LogGap & { merged?: boolean }> = [];
   private highest: number;
 
   constructor(
@@ -147,8 +147,17 @@ export class LogFrameSequencer {
   private addGap(gap: LogGap): void {
     if (gap.beforeSeq - 1 <= this.last || gap.beforeSeq <= gap.afterSeq + 1) return;
     this.highest = Math.max(this.highest, gap.beforeSeq - 1);
-    if (this.gaps.some((known) => known.afterSeq === gap.afterSeq && known.beforeSeq === gap.beforeSeq))
+    const same = this.gaps.findIndex(
+      (known) => known.afterSeq === gap.afterSeq && known.beforeSeq === gap.beforeSeq,
+    );
+    const known = this.gaps[same];
+    if (known) {
+      // One hole with two causes (truncated, and agent-dropped just before): one frame with all its bytes.
+      if (known.reason !== gap.reason && !known.merged) {
+        this.gaps[same] = { ...known, bytes: known.bytes + gap.bytes, merged: true };
+      }
       return;
+    }
     this.gaps.push(gap);
     this.gaps.sort((a, b) => a.afterSeq - b.afterSeq);
     // Far-off reports come again with the store's pages; keep the nearest ones.

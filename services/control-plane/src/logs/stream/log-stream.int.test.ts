@@ -1,0 +1,609 @@
+import { randomUUID } from 'node:crypto';
+import { request as httpRequest, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { connect as connectAmqp, type Channel, type ChannelModel } from 'amqplib';
+import { Connection } from 'rabbitmq-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { ExecutionLogPage, LogGap, LogStreamFrame } from '@meridian/contracts/api/execution-log';
+import type { LogLine } from '@meridian/contracts/messages/log-chunk';
+import { createTestAppDeps } from '../../../../../test/support/app-deps.js';
+import { openLogStream, type LogStreamClient } from '../../../../../test/support/log-stream-client.js';
+import {
+  deleteBrokerObjects,
+  testAmqpUrl,
+  useTestDatabase,
+  waitFor,
+} from '../../../../../test/support/test-context.js';
+import type { Actor } from '../../app/actor.js';
+import type { AppDeps } from '../../app/app-deps.js';
+import { createAuthenticator } from '../../http/auth.js';
+import { createApp } from '../../http/create-app.js';
+import { signTestToken, TEST_SECRET } from '../../http/test-tokens.js';
+import { LiveLogSubscriptions } from './live-subscriptions.js';
+import { createLogStreamServer, type LogStreamServer } from './log-stream-server.js';
+import type { LogStreamSettings } from './log-stream-settings.js';
+
+const database = useTestDatabase();
+let deps: Awaited<ReturnType<typeof createTestAppDeps>>;
+let connection: Connection;
+let live: LiveLogSubscriptions;
+let amqp: ChannelModel;
+let publisher: Channel;
+
+const SETTINGS: LogStreamSettings = {
+  maxBufferedBytes: 64 * 1024,
+  pingMs: 30_000,
+  pollMs: 100,
+  endGraceMs: 300,
+  holeWaitMs: 1000,
+  pageSize: 200,
+};
+
+/**
+ * Stands in for the store's `readExecutionLog` until it lands: the same signature, read straight
+ * from the `execution_logs` tables. A missing middle (`truncated_bytes` > 0) is one gap after
+ * `head_last_seq`; a line with `dropped_before_bytes` > 0 has an agent-dropped gap before it.
+ */
+async function readLogFromTables(
+  app: AppDeps,
+  actor: Actor,
+  executionId: string,
+  query: { after: number; limit: number },
+): Promise<ExecutionLogPage> {
+  const [execution] = await app.dataSource.query<Array<{ status: ExecutionLogPage['status'] }>>(
+    'SELECT status FROM executions WHERE id = $1 AND org_id = $2',
+    [executionId, actor.orgId],
+  );
+  if (!execution) throw new Error(`execution ${executionId} not found`);
+  const rows = await app.dataSource.query<
+    Array<{
+      seq: number;
+      stream: 'stdout' | 'stderr';
+      ts: Date;
+      text: string;
+      dropped_before_bytes: number;
+    }>
+  >(
+    `SELECT seq, stream, ts, text, dropped_before_bytes FROM execution_log_lines
+      WHERE execution_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+    [executionId, query.after, query.limit],
+  );
+  const [log] = await app.dataSource.query<
+    Array<{ head_last_seq: number; truncated_bytes: string; first_tail_seq: number | null }>
+  >(
+    `SELECT head_last_seq, truncated_bytes,
+            (SELECT min(seq) FROM execution_log_lines
+              WHERE execution_id = l.execution_id AND seq > l.head_last_seq) AS first_tail_seq
+       FROM execution_logs l WHERE execution_id = $1`,
+    [executionId],
+  );
+  const truncatedBytes = Number(log?.truncated_bytes ?? 0);
+  const gaps: LogGap[] = [];
+  let previous = query.after;
+  for (const row of rows) {
+    if (truncatedBytes > 0 && log && row.seq === log.first_tail_seq && previous < row.seq - 1) {
+      gaps.push({
+        afterSeq: log.head_last_seq,
+        beforeSeq: row.seq,
+        bytes: truncatedBytes,
+        reason: 'truncated',
+      });
+    } else if (row.dropped_before_bytes > 0) {
+      gaps.push({
+        afterSeq: previous,
+        beforeSeq: row.seq,
+        bytes: row.dropped_before_bytes,
+        reason: 'agent-dropped',
+      });
+    }
+    previous = row.seq;
+  }
+  return {
+    executionId,
+    items: rows.map((row) => ({
+      seq: row.seq,
+      stream: row.stream,
+      ts: row.ts.toISOString(),
+      text: row.text,
+    })),
+    gaps,
+    truncatedBytes,
+    nextAfter: rows.length === query.limit ? previous : null,
+    ended: ['Completed', 'Failed', 'Timeout', 'Cancelled'].includes(execution.status),
+    status: execution.status,
+  };
+}
+
+interface TestServer {
+  baseUrl: string;
+  streams: LogStreamServer;
+  stop(): Promise<void>;
+}
+
+async function startServer(settings: LogStreamSettings): Promise<TestServer> {
+  const auth = createAuthenticator({ secret: TEST_SECRET });
+  const app = createApp({ app: deps, auth, readiness: {} });
+  const streams = createLogStreamServer({ app: deps, auth, live, readLog: readLogFromTables, settings });
+  const server = await new Promise<Server>((resolve) => {
+    const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () =>
+      resolve(started as Server),
+    );
+  });
+  server.on('upgrade', (request, socket, head) => streams.handleUpgrade(request, socket, head));
+  const { port } = server.address() as AddressInfo;
+  return {
+    baseUrl: `http://127.0.0.1:${port}`,
+    streams,
+    async stop() {
+      await streams.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+let main: TestServer;
+
+beforeAll(async () => {
+  deps = await createTestAppDeps(database.url);
+  connection = new Connection({ url: testAmqpUrl(), connectionName: 'log-stream-test' });
+  live = new LiveLogSubscriptions({ connection, topology: deps.topology, logger: deps.logger });
+  amqp = await connectAmqp(testAmqpUrl());
+  publisher = await amqp.createChannel();
+  main = await startServer(SETTINGS);
+});
+
+afterAll(async () => {
+  await main.stop();
+  await live.close();
+  await connection.close();
+  await publisher.close();
+  await amqp.close();
+  await deleteBrokerObjects(testAmqpUrl(), deps.topology.prefix, {
+    queues: [],
+    exchanges: [deps.topology.liveLogsExchange],
+  });
+  await deps.dataSource.destroy();
+});
+
+const freshOrg = () => `org-${randomUUID().slice(0, 8)}`;
+
+async function createExecution(orgId: string): Promise<string> {
+  const taskId = randomUUID();
+  const executionId = randomUUID();
+  await deps.dataSource.query(
+    `INSERT INTO tasks (id, org_id, type, name, priority, status, target_type, target_id, timeout_seconds,
+                        max_retries, run_after, created_by, correlation_id, created_at, updated_at)
+     VALUES ($1, $2, 'Command', 'logs', 1, 'Running', 'Node', 'n1', 300, 0, now(), 'u', 'c', now(), now())`,
+    [taskId, orgId],
+  );
+  await deps.dataSource.query(
+    `INSERT INTO executions (id, task_id, org_id, attempt, status, node_id, dispatched_at, deadline, correlation_id)
+     VALUES ($1, $2, $3, 1, 'Running', 'n1', now(), now() + interval '1 hour', 'c')`,
+    [executionId, taskId, orgId],
+  );
+  await deps.dataSource.query('INSERT INTO execution_logs (execution_id, org_id) VALUES ($1, $2)', [
+    executionId,
+    orgId,
+  ]);
+  return executionId;
+}
+
+function makeLines(from: number, to: number, text = (seq: number) => `line ${seq}`): LogLine[] {
+  return Array.from({ length: to - from + 1 }, (_, index) => {
+    const seq = from + index;
+    return {
+      seq,
+      stream: seq % 5 === 0 ? 'stderr' : 'stdout',
+      ts: new Date().toISOString(),
+      text: text(seq),
+    };
+  });
+}
+
+/** What the storing replica does: commit the lines, then announce them. */
+async function store(executionId: string, lines: LogLine[]): Promise<void> {
+  if (lines.length === 0) return;
+  await deps.dataSource.query(
+    `INSERT INTO execution_log_lines (execution_id, seq, stream, ts, text, bytes, in_head)
+     SELECT $1, l.seq, l.stream, l.ts, l.text, octet_length(l.text), true
+       FROM jsonb_to_recordset($2::jsonb) AS l(seq integer, stream text, ts timestamptz, text text)
+     ON CONFLICT DO NOTHING`,
+    [executionId, JSON.stringify(lines)],
+  );
+  await deps.dataSource.query(
+    'UPDATE execution_logs SET last_seq = GREATEST(last_seq, $2) WHERE execution_id = $1',
+    [executionId, Math.max(...lines.map((line) => line.seq))],
+  );
+}
+
+function announce(orgId: string, executionId: string, lines: LogLine[], gaps: LogGap[] = []): void {
+  const envelope = {
+    messageId: randomUUID(),
+    type: 'LogLinesStored',
+    schemaVersion: 1,
+    occurredAt: new Date().toISOString(),
+    correlationId: 'test',
+    nodeId: 'control-plane',
+    payload: { executionId, orgId, lines, gaps },
+  };
+  publisher.publish(
+    deps.topology.liveLogsExchange,
+    deps.topology.liveLogKey(executionId),
+    Buffer.from(JSON.stringify(envelope)),
+    { contentType: 'application/json', type: 'LogLinesStored', messageId: envelope.messageId },
+  );
+}
+
+async function storeAndAnnounce(orgId: string, executionId: string, lines: LogLine[]): Promise<void> {
+  await store(executionId, lines);
+  announce(orgId, executionId, lines);
+}
+
+async function endExecution(
+  executionId: string,
+  lastLogSeq: number | null,
+  status = 'Completed',
+  exitCode = 0,
+) {
+  await deps.dataSource.query(
+    `UPDATE executions SET status = $2, exit_code = $3, last_log_seq = $4, completed_at = now() WHERE id = $1`,
+    [executionId, status, exitCode, lastLogSeq],
+  );
+}
+
+const tokenFor = (orgId: string, permissions?: string[]) => signTestToken({ orgId, permissions });
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, index) => from + index);
+const gapsOf = (frames: readonly LogStreamFrame[]) => frames.filter((frame) => frame.type === 'gap');
+const endOf = (frames: readonly LogStreamFrame[]) => frames.find((frame) => frame.type === 'end');
+
+async function follow(orgId: string, executionId: string, after?: number): Promise<LogStreamClient> {
+  return openLogStream(
+    main.baseUrl,
+    executionId,
+    await tokenFor(orgId),
+    after === undefined ? {} : { after },
+  );
+}
+
+/** The refusal of an upgrade request, read as a plain HTTP response. */
+function refusal(
+  baseUrl: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; contentType: string | undefined; body: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${baseUrl}${path}`, {
+      headers: {
+        Connection: 'Upgrade',
+        Upgrade: 'websocket',
+        'Sec-WebSocket-Version': '13',
+        'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        ...headers,
+      },
+    });
+    req.on('upgrade', (_response, socket) => {
+      socket.destroy();
+      reject(new Error('the upgrade was accepted'));
+    });
+    req.on('response', (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () =>
+        resolve({
+          status: response.statusCode ?? 0,
+          contentType: response.headers['content-type'],
+          body: JSON.parse(text) as Record<string, unknown>,
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+const streamPath = (executionId: string, query = '') =>
+  `/api/v1/tasks/executions/${executionId}/logs/stream${query}`;
+
+describe('backlog, live and end', () => {
+  it('sends the stored backlog, then live lines, each once and in order, then the end frame and 1000', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    await store(executionId, makeLines(1, 50));
+    const client = await follow(orgId, executionId, 0);
+
+    await storeAndAnnounce(orgId, executionId, makeLines(51, 80));
+    announce(orgId, executionId, makeLines(40, 60)); // a redelivery overlapping the backlog
+    await storeAndAnnounce(orgId, executionId, makeLines(81, 100));
+    await client.until(() => client.seqs().length >= 100);
+    await endExecution(executionId, 100, 'Completed', 0);
+
+    expect(await client.closed).toEqual({ code: 1000, reason: 'execution ended' });
+    expect(client.seqs()).toEqual(range(1, 100));
+    expect(gapsOf(client.frames)).toEqual([]);
+    expect(client.frames.at(-1)).toEqual({
+      type: 'end',
+      status: 'Completed',
+      exitCode: 0,
+      truncatedBytes: 0,
+    });
+    const fifth = client.frames.find((frame) => frame.type === 'line' && frame.seq === 5);
+    expect(fifth).toMatchObject({ type: 'line', stream: 'stderr', text: 'line 5' });
+  });
+
+  it('resumes after the last seq a client saw: nothing twice, nothing missed', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    await storeAndAnnounce(orgId, executionId, makeLines(1, 30));
+    const first = await follow(orgId, executionId, 0);
+    await first.until(() => first.seqs().length >= 30);
+    first.close();
+    await first.closed;
+
+    await storeAndAnnounce(orgId, executionId, makeLines(31, 40)); // while nobody watches
+    const second = await follow(orgId, executionId, 30);
+    await storeAndAnnounce(orgId, executionId, makeLines(41, 45));
+    await endExecution(executionId, 45, 'Failed', 3);
+    await second.closed;
+    expect([...first.seqs(), ...second.seqs()]).toEqual(range(1, 45));
+    expect(endOf(second.frames)).toEqual({ type: 'end', status: 'Failed', exitCode: 3, truncatedBytes: 0 });
+  });
+
+  it('reads lines whose live message was lost from the store, by polling', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const client = await follow(orgId, executionId);
+    await storeAndAnnounce(orgId, executionId, makeLines(1, 5));
+    await store(executionId, makeLines(6, 10)); // stored, never announced
+    await storeAndAnnounce(orgId, executionId, makeLines(11, 12));
+    await client.until(() => client.seqs().length >= 12, 5000);
+    expect(client.seqs()).toEqual(range(1, 12));
+    client.close();
+  });
+
+  it('announces a hole the store reports as a gap frame, and the truncated bytes in the end frame', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    await store(executionId, [...makeLines(1, 10), ...makeLines(51, 60)]);
+    await deps.dataSource.query(
+      'UPDATE execution_logs SET head_last_seq = 10, truncated_bytes = 4321 WHERE execution_id = $1',
+      [executionId],
+    );
+    await endExecution(executionId, 60);
+    const client = await follow(orgId, executionId, 5);
+    expect((await client.closed).code).toBe(1000);
+    expect(client.seqs()).toEqual([...range(6, 10), ...range(51, 60)]);
+    expect(gapsOf(client.frames)).toEqual([
+      { type: 'gap', afterSeq: 10, beforeSeq: 51, bytes: 4321, reason: 'truncated' },
+    ]);
+    expect(endOf(client.frames)).toMatchObject({ truncatedBytes: 4321 });
+  });
+
+  it('passes on gaps that live messages announce (lines the agent dropped)', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const client = await follow(orgId, executionId);
+    await storeAndAnnounce(orgId, executionId, makeLines(1, 3));
+    await store(executionId, makeLines(8, 9));
+    announce(orgId, executionId, makeLines(8, 9), [
+      { afterSeq: 3, beforeSeq: 8, bytes: 999, reason: 'agent-dropped' },
+    ]);
+    await client.until(() => client.seqs().length >= 5);
+    expect(client.frames.map((frame) => (frame.type === 'line' ? frame.seq : frame.type))).toEqual([
+      1,
+      2,
+      3,
+      'gap',
+      8,
+      9,
+    ]);
+    expect(gapsOf(client.frames)[0]).toMatchObject({ afterSeq: 3, beforeSeq: 8, bytes: 999 });
+    client.close();
+  });
+
+  it('announces lines still missing after the end as a gap once the hole wait is over, then ends', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    await store(executionId, makeLines(1, 4));
+    await endExecution(executionId, 7); // lines 5–7 never arrive (say, their chunk was dead-lettered)
+    const client = await follow(orgId, executionId);
+    expect((await client.closed).code).toBe(1000);
+    expect(client.seqs()).toEqual(range(1, 4));
+    expect(gapsOf(client.frames)).toEqual([
+      { type: 'gap', afterSeq: 4, beforeSeq: 8, bytes: 0, reason: 'agent-dropped' },
+    ]);
+  });
+
+  it('ends after a quiet grace when the end report names no last seq', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    await store(executionId, makeLines(1, 3));
+    await endExecution(executionId, null, 'Cancelled', 137);
+    const started = Date.now();
+    const client = await follow(orgId, executionId);
+    expect((await client.closed).code).toBe(1000);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SETTINGS.endGraceMs - 50);
+    expect(client.seqs()).toEqual([1, 2, 3]);
+    expect(endOf(client.frames)).toEqual({
+      type: 'end',
+      status: 'Cancelled',
+      exitCode: 137,
+      truncatedBytes: 0,
+    });
+  });
+
+  it('ends at once for an execution that printed nothing', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    await endExecution(executionId, 0);
+    const client = await follow(orgId, executionId);
+    expect((await client.closed).code).toBe(1000);
+    expect(client.frames).toEqual([{ type: 'end', status: 'Completed', exitCode: 0, truncatedBytes: 0 }]);
+  });
+});
+
+describe('auth before the upgrade', () => {
+  it('accepts the token as a bearer.<jwt> subprotocol and selects that protocol', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const token = await tokenFor(orgId);
+    const socket = new WebSocket(`${main.baseUrl.replace('http', 'ws')}${streamPath(executionId)}`, [
+      'meridian.logs',
+      `bearer.${token}`,
+    ]);
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    expect(socket.protocol).toBe(`bearer.${token}`);
+    socket.close();
+    await new Promise((resolve) => socket.once('close', resolve));
+  });
+
+  it.each([
+    ['no token', () => ({}), 401],
+    ['a token that does not verify', () => ({ Authorization: 'Bearer not.a.jwt' }), 401],
+    ['a subprotocol without a token', () => ({ 'Sec-WebSocket-Protocol': 'bearer.' }), 401],
+  ])('answers %s with 401 problem+json and no upgrade', async (_name, headers, status) => {
+    const executionId = await createExecution(freshOrg());
+    const answer = await refusal(main.baseUrl, streamPath(executionId), headers());
+    expect(answer.status).toBe(status);
+    expect(answer.contentType).toBe('application/problem+json');
+    expect(answer.body).toMatchObject({ status, type: '/problems/unauthenticated' });
+  });
+
+  it('answers 403 without task:read', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const token = await tokenFor(orgId, ['task:write']);
+    const answer = await refusal(main.baseUrl, streamPath(executionId), { Authorization: `Bearer ${token}` });
+    expect(answer).toMatchObject({ status: 403, body: { type: '/problems/forbidden' } });
+  });
+
+  it.each([
+    ['another organisation’s execution', async () => streamPath(await createExecution(freshOrg()))],
+    ['an unknown execution', () => Promise.resolve(streamPath(randomUUID()))],
+    ['a non-UUID id', () => Promise.resolve(streamPath('12345'))],
+    ['another path', () => Promise.resolve('/api/v1/tasks')],
+  ])('answers 404 for %s', async (_name, path) => {
+    const token = await tokenFor(freshOrg());
+    const answer = await refusal(main.baseUrl, await path(), { Authorization: `Bearer ${token}` });
+    expect(answer).toMatchObject({ status: 404, body: { status: 404, type: '/problems/not-found' } });
+    expect(answer.body['correlationId']).toEqual(expect.any(String));
+  });
+
+  it('answers 400 for a bad after', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const token = await tokenFor(orgId);
+    const answer = await refusal(main.baseUrl, streamPath(executionId, '?after=-3'), {
+      Authorization: `Bearer ${token}`,
+    });
+    expect(answer).toMatchObject({ status: 400, body: { type: '/problems/validation' } });
+  });
+});
+
+describe('slow clients', () => {
+  it('never buffers much more than the limit for a client that does not read, and announces what it missed', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const token = await tokenFor(orgId);
+    const url = `${main.baseUrl.replace('http', 'ws')}${streamPath(executionId)}`;
+    const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
+    const frames: LogStreamFrame[] = [];
+    socket.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString('utf8')) as LogStreamFrame));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code: number) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('open', () => resolve());
+      socket.once('error', reject);
+    });
+    socket.pause(); // reads nothing: the kernel buffers fill, then the server's
+
+    const total = 8000;
+    const text = (seq: number) => `${seq} `.padEnd(2048, 'x');
+    for (let from = 1; from <= total; from += 500) {
+      await storeAndAnnounce(orgId, executionId, makeLines(from, from + 499, text));
+    }
+    // The server has stopped sending to this client before its buffer passed the limit by much.
+    await waitFor(() => main.streams.stats().maxBufferedBytes >= SETTINGS.maxBufferedBytes, {
+      description: 'the server to fill its buffer for the slow client',
+    });
+    // Meanwhile the store drops the middle of the log to stay within its limit.
+    await deps.dataSource.query(
+      `DELETE FROM execution_log_lines WHERE execution_id = $1 AND seq BETWEEN 101 AND 7900`,
+      [executionId],
+    );
+    await deps.dataSource.query(
+      `UPDATE execution_logs SET head_last_seq = 100, truncated_bytes = $2 WHERE execution_id = $1`,
+      [executionId, 7800 * 2048],
+    );
+    await endExecution(executionId, total);
+    socket.resume();
+
+    expect(await closed).toBe(1000);
+    const frameBytes = Buffer.byteLength(JSON.stringify({ type: 'line', ...makeLines(1, 1, text)[0] }));
+    expect(main.streams.stats().maxBufferedBytes).toBeLessThanOrEqual(SETTINGS.maxBufferedBytes + frameBytes);
+    const seqs = frames.flatMap((frame) => (frame.type === 'line' ? [frame.seq] : []));
+    const gaps = gapsOf(frames);
+    expect(gaps).toHaveLength(1);
+    const gap = gaps[0] as Extract<LogStreamFrame, { type: 'gap' }>;
+    expect(gap).toMatchObject({ reason: 'slow-client', beforeSeq: 7901 });
+    expect(seqs).toEqual([...range(1, gap.afterSeq), ...range(7901, total)]);
+    expect(endOf(frames)).toMatchObject({ type: 'end', status: 'Completed' });
+  });
+});
+
+describe('keep-alive, cleanup and shutdown', () => {
+  it('leaves no watch behind when the last client of an execution goes', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const watchedBefore = live.watchedExecutions;
+    const a = await follow(orgId, executionId);
+    const b = await follow(orgId, executionId);
+    await waitFor(() => live.watchedExecutions === watchedBefore + 1);
+    a.close();
+    await a.closed;
+    await storeAndAnnounce(orgId, executionId, makeLines(1, 3));
+    await b.until(() => b.seqs().length === 3);
+    expect(live.watchedExecutions).toBe(watchedBefore + 1);
+    b.close();
+    await b.closed;
+    await waitFor(() => live.watchedExecutions === watchedBefore, { description: 'the watch to go' });
+  });
+
+  it('pings idle sockets, keeps those that answer and terminates those that do not, then closes with 1001 on shutdown', async () => {
+    const server = await startServer({ ...SETTINGS, pingMs: 100 });
+    try {
+      const orgId = freshOrg();
+      const executionId = await createExecution(orgId);
+      const token = await tokenFor(orgId);
+      const url = `${server.baseUrl.replace('http', 'ws')}${streamPath(executionId)}`;
+      const open = (options: WebSocket.ClientOptions) =>
+        new Promise<{ socket: WebSocket; closed: Promise<number> }>((resolve, reject) => {
+          const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` }, ...options });
+          const closed = new Promise<number>((done) => socket.once('close', (code: number) => done(code)));
+          socket.once('open', () => resolve({ socket, closed }));
+          socket.once('error', reject);
+        });
+      const answering = await open({});
+      let pings = 0;
+      answering.socket.on('ping', () => (pings += 1));
+      const silent = await open({ autoPong: false });
+
+      expect(await silent.closed).toBe(1006); // terminated: no close frame
+      await waitFor(() => pings >= 4, { description: 'several ping rounds' });
+      expect(answering.socket.readyState).toBe(WebSocket.OPEN);
+
+      await server.streams.close();
+      expect(await answering.closed).toBe(1001);
+      const refused = await refusal(server.baseUrl, streamPath(executionId), {
+        Authorization: `Bearer ${token}`,
+      });
+      expect(refused.status).toBe(503);
+    } finally {
+      await server.stop();
+    }
+  });
+});
