@@ -7,18 +7,18 @@ const truncated = (afterSeq: number, beforeSeq: number, bytes: number) =>
 const dropped = (afterSeq: number, beforeSeq: number, bytes: number) =>
   ({ afterSeq, beforeSeq, bytes, reason: 'agent-dropped' }) as const;
 
-/** Head 0–2 kept, 3–96 truncated (5000 bytes), tail 97–99 kept. */
+/** Head 1–2 kept, 3–96 truncated (5000 bytes), tail 97–99 kept; seqs begin at 1. */
 const hole = { afterSeq: 2, beforeSeq: 97, bytes: 5000 };
 
 describe('pageGaps', () => {
   it.each<[string, number, PageGapsInput, ReturnType<typeof pageGaps>]>([
-    ['no holes', -1, { lines: [line(0), line(1)], storedBefore: -1, hasMore: false, truncation: null }, []],
+    ['no holes', 0, { lines: [line(1), line(2)], storedBefore: 0, hasMore: false, truncation: null }, []],
     [
       'the truncated middle, on the page that holds the first tail line',
-      -1,
+      0,
       {
-        lines: [0, 1, 2, 97, 98, 99].map((s) => line(s)),
-        storedBefore: -1,
+        lines: [1, 2, 97, 98, 99].map((s) => line(s)),
+        storedBefore: 0,
         hasMore: false,
         truncation: hole,
       },
@@ -26,8 +26,8 @@ describe('pageGaps', () => {
     ],
     [
       'not on a page that ends before it',
-      -1,
-      { lines: [line(0), line(1)], storedBefore: -1, hasMore: true, truncation: hole },
+      0,
+      { lines: [line(1), line(2)], storedBefore: 0, hasMore: true, truncation: hole },
       [],
     ],
     [

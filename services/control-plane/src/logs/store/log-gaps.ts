@@ -7,7 +7,7 @@ export interface PageLine {
 
 /** Where the tail's dropped lines sit: between the last line kept below them and the first above. */
 export interface TruncationHole {
-  /** Highest stored seq at or below the highest seq the tail dropped; -1 when none. */
+  /** Highest stored seq at or below the highest seq the tail dropped; 0 when none (seqs begin at 1). */
   afterSeq: number;
   /** Lowest stored seq above it; when none is stored yet, one past the highest dropped seq. */
   beforeSeq: number;
@@ -17,7 +17,7 @@ export interface TruncationHole {
 export interface PageGapsInput {
   /** The page's lines, in seq order. */
   lines: readonly PageLine[];
-  /** Highest stored seq at or below the page's `after`; -1 when none. */
+  /** Highest stored seq at or below the page's `after`; 0 when none. */
   storedBefore: number;
   /** Whether lines are stored past the page (the client reads on). */
   hasMore: boolean;

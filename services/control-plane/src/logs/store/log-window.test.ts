@@ -234,10 +234,10 @@ describe('planLogWrites: bytes the agent dropped', () => {
       dropped: 40,
     },
     {
-      name: 'before the very first line',
+      name: 'before the very first line (seqs begin at 1)',
       before: summary({}),
       batch: '3:1!9',
-      gaps: [{ afterSeq: -1, beforeSeq: 3, bytes: 9, reason: 'agent-dropped' }],
+      gaps: [{ afterSeq: 0, beforeSeq: 3, bytes: 9, reason: 'agent-dropped' }],
       dropped: 9,
     },
   ])('$name', ({ before, batch, gaps, dropped }) => {

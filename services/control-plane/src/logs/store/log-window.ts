@@ -175,10 +175,10 @@ function acceptNewLines(
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
-/** A line after dropped ones: the hole runs from the highest seq known below it. */
+/** A line after dropped ones: the hole runs from the highest seq known below it (0: the start; seqs begin at 1). */
 function agentGaps(summary: LogSummary, accepted: readonly IncomingLine[]): LogGap[] {
   const gaps: LogGap[] = [];
-  let previous = -1;
+  let previous = 0;
   for (const line of accepted) {
     if (line.droppedBeforeBytes > 0) {
       const below = summary.lastSeq < line.seq ? Math.max(previous, summary.lastSeq) : previous;
