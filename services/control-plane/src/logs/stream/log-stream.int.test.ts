@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { resolve as resolvePath } from 'node:path';
 import { serve } from '@hono/node-server';
 import { connect as connectAmqp, type Channel, type ChannelModel } from 'amqplib';
 import { Connection } from 'rabbitmq-client';
@@ -119,28 +121,35 @@ async function readLogFromTables(
 interface TestServer {
   baseUrl: string;
   streams: LogStreamServer;
+  /** What a replaced process would do: close every stream with 1001, then serve new ones. */
+  restartStreams(): Promise<void>;
   stop(): Promise<void>;
 }
 
 async function startServer(settings: LogStreamSettings): Promise<TestServer> {
   const auth = createAuthenticator({ secret: TEST_SECRET });
   const app = createApp({ app: deps, auth, readiness: {} });
-  const streams = createLogStreamServer({ app: deps, auth, live, readLog: readLogFromTables, settings });
+  const create = () => createLogStreamServer({ app: deps, auth, live, readLog: readLogFromTables, settings });
   const server = await new Promise<Server>((resolve) => {
     const started = serve({ fetch: app.fetch, hostname: '127.0.0.1', port: 0 }, () =>
       resolve(started as Server),
     );
   });
-  server.on('upgrade', (request, socket, head) => streams.handleUpgrade(request, socket, head));
   const { port } = server.address() as AddressInfo;
-  return {
+  const handle: TestServer = {
     baseUrl: `http://127.0.0.1:${port}`,
-    streams,
+    streams: create(),
+    async restartStreams() {
+      await handle.streams.close();
+      handle.streams = create();
+    },
     async stop() {
-      await streams.close();
+      await handle.streams.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
+  server.on('upgrade', (request, socket, head) => handle.streams.handleUpgrade(request, socket, head));
+  return handle;
 }
 
 let main: TestServer;
@@ -605,5 +614,87 @@ describe('keep-alive, cleanup and shutdown', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+const ROOT = resolvePath(import.meta.dirname, '../../../../..');
+
+interface CliRun {
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** `npm run logs -- …` without npm in between: tsx runs the CLI as an operator would. */
+function runCli(args: string[], env: Record<string, string> = {}): CliRun {
+  const child = spawn(`${ROOT}/node_modules/.bin/tsx`, ['services/control-plane/src/cli/logs.ts', ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = new Promise<number | null>((done) => child.once('close', (code) => done(code)));
+  const timer = setTimeout(() => child.kill('SIGKILL'), 25_000);
+  void exited.then(() => clearTimeout(timer));
+  return { stdout: () => stdout, stderr: () => stderr, exited };
+}
+
+describe('npm run logs', () => {
+  it('prints stdout and stderr lines to their streams, gaps as a marker, and the end status; exits 0', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    await store(executionId, [...makeLines(1, 6), ...makeLines(9, 10)]);
+    await deps.dataSource.query(
+      'UPDATE execution_logs SET head_last_seq = 6, truncated_bytes = 77 WHERE execution_id = $1',
+      [executionId],
+    );
+    await endExecution(executionId, 10, 'Completed', 0);
+    const cli = runCli([executionId, '--url', main.baseUrl, '--after', '2'], {
+      MERIDIAN_TOKEN: await tokenFor(orgId),
+    });
+    expect(await cli.exited).toBe(0);
+    expect(cli.stdout()).toBe(['line 3', 'line 4', 'line 6', 'line 9'].map((l) => `${l}\n`).join(''));
+    expect(cli.stderr()).toContain('line 5\n');
+    expect(cli.stderr()).toContain('line 10\n');
+    expect(cli.stderr()).toContain('[… 2 line(s) missing: 77 bytes, truncated …]');
+    expect(cli.stderr()).toContain('[execution Completed, exit code 0, 77 bytes not kept]');
+  });
+
+  it('exits non-zero with the HTTP status when refused, and 2 without a token', async () => {
+    const executionId = await createExecution(freshOrg());
+    const refused = runCli([executionId, '--url', main.baseUrl, '--token', await tokenFor(freshOrg())]);
+    expect(await refused.exited).toBe(1);
+    expect(refused.stderr()).toMatch(/error: HTTP 404 Not found: execution .* was not found/);
+    const tokenless = runCli([executionId, '--url', main.baseUrl]);
+    expect(await tokenless.exited).toBe(2);
+    expect(tokenless.stderr()).toContain('MERIDIAN_TOKEN');
+  });
+
+  it('reconnects after the last seq it printed when the connection drops before the end', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const cli = runCli([executionId, '--url', main.baseUrl, '--token', await tokenFor(orgId)]);
+    await storeAndAnnounce(orgId, executionId, makeLines(1, 4));
+    await waitFor(() => cli.stdout().includes('line 4\n'), { description: 'the CLI to print line 4' });
+
+    await main.restartStreams(); // the stream closes with 1001
+    await storeAndAnnounce(orgId, executionId, makeLines(5, 8));
+    await endExecution(executionId, 8);
+    expect(await cli.exited).toBe(0);
+    expect(cli.stderr()).toMatch(/connection lost: closed with 1001 .*reconnecting after seq 4/);
+    const printed = `${cli.stdout()}${cli.stderr()}`.match(/^line \d+$/gm);
+    expect(printed?.sort()).toEqual([
+      'line 1',
+      'line 2',
+      'line 3',
+      'line 4',
+      'line 5',
+      'line 6',
+      'line 7',
+      'line 8',
+    ]);
   });
 });
