@@ -55,16 +55,19 @@ export function decodeJson(raw: unknown): ParseResult<unknown> {
 }
 
 /**
- * Validates any inbound agent message: the envelope first, then the payload schema of its type.
- * Returns a typed message or the reason it was refused; never throws.
+ * Validates an inbound message: the envelope first, then the payload schema of its type among
+ * `schemas` (a type missing there is refused). Returns the message or the reason; never throws.
  */
-export function parseAgentMessage(raw: unknown): ParseResult<AgentMessage> {
+export function parseMessageOf<T>(
+  raw: unknown,
+  schemas: Readonly<Record<string, z.ZodType>>,
+): ParseResult<T> {
   const decoded = decodeJson(raw);
   if (!decoded.ok) return decoded;
   const envelope = EnvelopeSchema.safeParse(decoded.message);
   if (!envelope.success)
     return { ok: false, reason: `invalid envelope: ${describeIssues(envelope.error, '')}` };
-  const schema = AGENT_MESSAGE_SCHEMAS[envelope.data.type];
+  const schema = Object.hasOwn(schemas, envelope.data.type) ? schemas[envelope.data.type] : undefined;
   if (!schema) return { ok: false, reason: `unknown message type "${envelope.data.type}"` };
   const payload = schema.safeParse(envelope.data.payload);
   if (!payload.success) {
@@ -73,7 +76,12 @@ export function parseAgentMessage(raw: unknown): ParseResult<AgentMessage> {
       reason: `invalid ${envelope.data.type}: ${describeIssues(payload.error, 'payload')}`,
     };
   }
-  return { ok: true, message: { ...envelope.data, payload: payload.data } as AgentMessage };
+  return { ok: true, message: { ...envelope.data, payload: payload.data } as T };
+}
+
+/** Validates any inbound agent message (reports and heartbeats). */
+export function parseAgentMessage(raw: unknown): ParseResult<AgentMessage> {
+  return parseMessageOf<AgentMessage>(raw, AGENT_MESSAGE_SCHEMAS);
 }
 
 export function isExecutionReport(message: AgentMessage): message is ExecutionReport {

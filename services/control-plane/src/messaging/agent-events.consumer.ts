@@ -1,12 +1,12 @@
-import type { AsyncMessage, Connection, Consumer, Publisher } from 'rabbitmq-client';
+import type { Connection, Consumer, Publisher } from 'rabbitmq-client';
 import { ConsumerStatus } from 'rabbitmq-client';
 import type { Logger } from 'pino';
 import type { Topology } from '@meridian/contracts/topology';
-import { DEAD_LETTER_REASON_HEADER } from '@meridian/contracts/topology';
 import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messages/agent-message';
 import type { RecordResult } from '../app/record-agent-messages.js';
 import { controlPlaneDeclarations } from './broker-topology.js';
-import { MessageBatcher } from './message-batcher.js';
+import { deadLetter, rawBody } from './dead-letter.js';
+import { MessageBatcher, oneByOneOnFailure } from './message-batcher.js';
 
 export interface AgentEventsConsumerOptions {
   connection: Connection;
@@ -30,37 +30,16 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
 } {
   const { topology, logger } = options;
   const declarations = controlPlaneDeclarations(topology);
-  const batcher = new MessageBatcher<AgentMessage, RecordResult>(options.batchSize, async (messages) => {
-    try {
-      return await options.record(messages);
-    } catch (error) {
-      if (messages.length === 1) throw error;
-      logger.warn({ err: error, size: messages.length }, 'batch failed; applying its messages one by one');
-      const results: RecordResult[] = [];
-      for (const message of messages) results.push(...(await options.record([message])));
-      return results;
-    }
-  });
-
-  async function deadLetter(message: AsyncMessage, reason: string): Promise<void> {
-    await options.publisher.send(
-      {
-        exchange: topology.deadLetterExchange,
-        routingKey: topology.agentEventsDeadLetterKey,
-        messageId: message.messageId,
-        type: message.type,
-        correlationId: message.correlationId,
-        contentType: message.contentType,
-        durable: true,
-        headers: {
-          ...message.headers,
-          [DEAD_LETTER_REASON_HEADER]: reason,
-          'x-meridian-original-routing-key': message.routingKey,
-        },
-      },
-      rawBody(message),
-    );
-  }
+  const batcher = new MessageBatcher<AgentMessage, RecordResult>(
+    options.batchSize,
+    oneByOneOnFailure(options.record, (error, size) =>
+      logger.warn({ err: error, size }, 'batch failed; applying its messages one by one'),
+    ),
+  );
+  const deadLetterTarget = {
+    exchange: topology.deadLetterExchange,
+    routingKey: topology.agentEventsDeadLetterKey,
+  };
 
   const consumer = options.connection.createConsumer(
     {
@@ -76,7 +55,7 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
       const parsed = parseAgentMessage(rawBody(message));
       if (!parsed.ok) {
         logger.warn({ reason: parsed.reason, routingKey: message.routingKey }, 'agent message dead-lettered');
-        await deadLetter(message, parsed.reason);
+        await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason);
         return ConsumerStatus.ACK;
       }
       const result = await batcher.add(parsed.message);
@@ -91,12 +70,4 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
   );
   consumer.on('error', (error) => logger.error({ err: error }, 'agent events consumer error'));
   return { consumer, drain: () => batcher.drain() };
-}
-
-/** The body as bytes: rabbitmq-client decodes JSON bodies itself, and validation needs the raw form. */
-function rawBody(message: AsyncMessage): Buffer {
-  const body: unknown = message.body;
-  if (Buffer.isBuffer(body)) return body;
-  if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  return Buffer.from(JSON.stringify(body ?? null), 'utf8');
 }

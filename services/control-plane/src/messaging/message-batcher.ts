@@ -53,3 +53,25 @@ export class MessageBatcher<TItem, TResult> {
     }
   }
 }
+
+/**
+ * Wraps a batch processor so that a failed batch is processed again one item at a time: one bad
+ * item cannot hold back the others. A lone item that fails still rejects (its delivery is requeued
+ * or parked by the consumer).
+ */
+export function oneByOneOnFailure<TItem, TResult>(
+  processBatch: (items: TItem[]) => Promise<TResult[]>,
+  onSplit: (error: unknown, size: number) => void,
+): (items: TItem[]) => Promise<TResult[]> {
+  return async (items) => {
+    try {
+      return await processBatch(items);
+    } catch (error) {
+      if (items.length === 1) throw error;
+      onSplit(error, items.length);
+      const results: TResult[] = [];
+      for (const item of items) results.push(...(await processBatch([item])));
+      return results;
+    }
+  };
+}
