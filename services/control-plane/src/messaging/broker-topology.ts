@@ -10,6 +10,8 @@ export function controlPlaneDeclarations(t: Topology) {
     { exchange: t.commandsExchange, type: EXCHANGE_TYPES.commands, durable: true },
     { exchange: t.agentEventsExchange, type: EXCHANGE_TYPES.agentEvents, durable: true },
     { exchange: t.deadLetterExchange, type: EXCHANGE_TYPES.deadLetter, durable: true },
+    { exchange: t.logsExchange, type: EXCHANGE_TYPES.logs, durable: true },
+    { exchange: t.liveLogsExchange, type: EXCHANGE_TYPES.liveLogs, durable: true },
   ];
   const agentEventsQueue = {
     queue: t.agentEventsQueue,
@@ -26,13 +28,32 @@ export function controlPlaneDeclarations(t: Topology) {
     durable: true,
     arguments: { 'x-queue-type': 'quorum' as const },
   };
+  // Classic, not quorum: on one broker node a quorum queue adds ~39 ms to every delivery
+  // (docs/performance.md), and a log line is worth little late. Without a delivery limit, the
+  // consumer parks a chunk that fails twice itself.
+  const logsQueue = {
+    queue: t.logsQueue,
+    durable: true,
+    arguments: {
+      'x-queue-type': 'classic' as const,
+      'x-dead-letter-exchange': t.deadLetterExchange,
+      'x-dead-letter-routing-key': t.logsDeadLetterKey,
+    },
+  };
+  const logsDeadLetterQueue = {
+    queue: t.logsDeadLetterQueue,
+    durable: true,
+    arguments: { 'x-queue-type': 'classic' as const },
+  };
   const queueBindings = [
     { queue: t.agentEventsQueue, exchange: t.agentEventsExchange, routingKey: '#' },
+    { queue: t.logsQueue, exchange: t.logsExchange, routingKey: '#' },
+    { queue: t.logsDeadLetterQueue, exchange: t.deadLetterExchange, routingKey: t.logsDeadLetterKey },
     {
       queue: t.agentEventsDeadLetterQueue,
       exchange: t.deadLetterExchange,
       routingKey: t.agentEventsDeadLetterKey,
     },
   ];
-  return { exchanges, agentEventsQueue, deadLetterQueue, queueBindings };
+  return { exchanges, agentEventsQueue, deadLetterQueue, logsQueue, logsDeadLetterQueue, queueBindings };
 }

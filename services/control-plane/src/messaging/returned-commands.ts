@@ -1,7 +1,17 @@
 import type { ExecutionReport } from '@meridian/contracts/messages/agent-message';
 import { AGENT_EVENT_SCHEMA_VERSION } from '@meridian/contracts/messages/agent-events';
+import { CANCEL_TASK } from '@meridian/contracts/messages/cancel-task';
 import { EXECUTE_TASK } from '@meridian/contracts/messages/execute-task';
 import type { ReturnedCommand } from './outbox-relay.js';
+
+/**
+ * Whether a message the broker returned was a command (published `mandatory` so that an unroutable
+ * one is noticed). Other outbox messages, `LogLinesStored` for executions nobody watches, come back
+ * by design and mean nothing.
+ */
+export function isCommandType(type: string | undefined): boolean {
+  return type === EXECUTE_TASK || type === CANCEL_TASK;
+}
 
 /** Larger than any sequence an agent stamps, so that the failure applies whatever came before. */
 const BROKER_REPORT_SEQUENCE = 2 ** 31 - 1;
