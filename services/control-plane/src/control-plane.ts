@@ -13,10 +13,12 @@ import { appSettingsFrom } from './app-settings.js';
 import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
 import { createApp } from './http/create-app.js';
+import { storeLogChunks } from './logs/store/store-log-chunks.js';
 import { startAgentEventsConsumer } from './messaging/agent-events.consumer.js';
 import { controlPlaneDeclarations } from './messaging/broker-topology.js';
+import { startLogsConsumer } from './messaging/logs.consumer.js';
 import { relayOutboxBatch, type ReturnedCommand } from './messaging/outbox-relay.js';
-import { reportsForReturnedCommands } from './messaging/returned-commands.js';
+import { isCommandType, reportsForReturnedCommands } from './messaging/returned-commands.js';
 import { createDataSource } from './persistence/data-source.js';
 import { runMigrations } from './persistence/migrate.js';
 import { NotificationListener } from './persistence/notification-listener.js';
@@ -61,9 +63,16 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     confirm: true,
     maxAttempts: 2,
     exchanges: declarations.exchanges,
-    queues: [declarations.agentEventsQueue, declarations.deadLetterQueue],
+    queues: [
+      declarations.agentEventsQueue,
+      declarations.deadLetterQueue,
+      declarations.logsQueue,
+      declarations.logsDeadLetterQueue,
+    ],
     queueBindings: declarations.queueBindings,
     onReturn: (message) => {
+      // A LogLinesStored comes back whenever no replica watches its execution: nothing to do.
+      if (!isCommandType(message.type)) return;
       const messageId = message.messageId ?? '';
       logger.warn(
         { messageId, routingKey: message.routingKey, type: message.type },
@@ -137,6 +146,17 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     record,
   });
+  const logs = config.CONSUME_LOGS
+    ? startLogsConsumer({
+        connection,
+        publisher,
+        topology,
+        prefetch: config.LOG_CONSUMER_PREFETCH,
+        batchSize: config.LOG_CONSUMER_BATCH_SIZE,
+        logger,
+        store: (chunks) => storeLogChunks(deps, chunks, { maxBytes: config.EXECUTION_LOG_MAX_BYTES }),
+      })
+    : undefined;
   relay.start();
   dispatcher.start();
   deadlineSweep.start();
@@ -171,6 +191,8 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await agentEvents.consumer.close();
       await agentEvents.drain();
+      await logs?.consumer.close();
+      await logs?.drain();
       await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
       await relay.stop(true);
       await listener.stop();
