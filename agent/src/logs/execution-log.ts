@@ -93,10 +93,6 @@ export class ExecutionLog {
     this.#chunkMaxCost = Math.max(1, Math.floor(options.bufferBytes / (options.maxInFlight + 2)));
   }
 
-  get executionId(): string {
-    return this.options.executionId;
-  }
-
   /** The seq of the last line read (0 when none); dropped lines count. */
   get lastSeq(): number {
     return this.#lastSeq;
