@@ -1,6 +1,11 @@
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
-import { LOG_STREAM_CLOSE, type LogStreamFrame } from '@meridian/contracts/api/execution-log';
+import {
+  LOG_STREAM_CLOSE,
+  type LogGap,
+  type LogLineView,
+  type LogStreamFrame,
+} from '@meridian/contracts/api/execution-log';
 import type { LogLinesStored } from '@meridian/contracts/messages/log-lines-stored';
 import type { Actor } from '../../app/actor.js';
 import type { AppDeps } from '../../app/app-deps.js';
@@ -32,10 +37,13 @@ const MAX_FAILED_PASSES = 5;
  * stored backlog after `after`, then live lines, each seq once (see LogFrameSequencer). A poll of
  * the execution row notices the end and lines whose live message was lost.
  *
- * Slow clients: while the socket buffers `maxBufferedBytes` or more, no line is sent and live lines
- * for this client are dropped (the store has them). Once every sent frame is written out, the
- * stream reads on from the store where the client stopped. Lines the store no longer holds by then
- * (it keeps head and tail) are announced as one gap with reason `slow-client`.
+ * Slow clients: a batch (one live message or one store page) is sent whole; when the socket then
+ * buffers `maxBufferedBytes` or more, the stream pauses. While paused, live lines wait in the
+ * sequencer up to `maxBufferedBytes` of text, and newer ones are dropped (the store has them). When
+ * the socket has written out half of its buffer, the held lines go out and the stream reads what it
+ * dropped from the store. Lines the store no longer holds by then (it keeps a head and a tail) are
+ * announced as a gap with reason `slow-client`. A socket thus holds at most about twice the limit
+ * plus one batch, whatever the client does.
  */
 export class LogStreamSession {
   readonly executionId: string;
@@ -51,7 +59,12 @@ export class LogStreamSession {
   private working = false;
   private catchUpWanted = true;
   private pollWanted = true;
+  /** The socket buffers too much: nothing is sent until it drains. */
   private paused = false;
+  /** Lines were dropped since the last store read: read them from the store. */
+  private droppedLines = false;
+  /** The stream has paused for this client at least once. */
+  private wasSlow = false;
   private framesInFlight = 0;
   /**
    * Seqs that live messages brought: lines this process announced to its clients. When the store no
@@ -64,6 +77,8 @@ export class LogStreamSession {
   private lastProgressAt = Date.now();
   private lastFruitlessCatchUpAt = 0;
   private truncatedBytes = 0;
+  /** The store's highest seq at the previous poll (-1 before the first). */
+  private storedAtLastPoll = -1;
   private failedPasses = 0;
 
   constructor(
@@ -141,9 +156,8 @@ export class LogStreamSession {
   private onLive(message: LogLinesStored): void {
     if (this.disposed) return;
     this.noteLive(message);
-    if (this.paused) return; // the store has them: read on from it once the socket drains
-    this.sequencer.add(message.lines, message.gaps);
-    this.flush();
+    this.offer(message.lines, message.gaps);
+    if (this.paused) return;
     if (this.sequencer.hasHole && Date.now() - this.lastFruitlessCatchUpAt >= HOLE_RETRY_MS) {
       this.catchUpWanted = true;
       this.wake();
@@ -194,8 +208,8 @@ export class LogStreamSession {
       });
       if (this.disposed || this.paused) return;
       this.truncatedBytes = page.truncatedBytes;
-      this.sequencer.add(page.items, page.gaps);
-      this.flush();
+      this.droppedLines = false;
+      this.offer(page.items, page.gaps);
       if (this.sequencer.lastSeq === before) {
         this.lastFruitlessCatchUpAt = Date.now();
         return;
@@ -211,14 +225,22 @@ export class LogStreamSession {
       this.close(LOG_STREAM_CLOSE.internalError, 'the execution is gone');
       return;
     }
-    if (!this.paused && state.storedLastSeq > this.sequencer.lastSeq) await this.catchUp();
+    // Lines the store already had at the previous poll and that have not come live since were
+    // lost on the way (or this replica was rebinding): read them from the store. Lines stored since
+    // the previous poll get one poll interval to come live first, since the store may drop the
+    // middle of a long log soon after storing it, and a client that keeps up should see every line.
+    const storedAtLastPoll = this.storedAtLastPoll;
+    this.storedAtLastPoll = state.storedLastSeq;
+    if (!this.paused && Math.min(storedAtLastPoll, state.storedLastSeq) > this.sequencer.lastSeq) {
+      await this.catchUp();
+    }
     if (this.disposed || this.paused) return;
     const now = Date.now();
     if (this.hole && now - this.hole.since >= this.deps.settings.holeWaitMs) {
       const beforeSeq = this.sequencer.firstPendingSeq;
       this.logger.warn({ afterSeq: this.sequencer.lastSeq, beforeSeq }, 'log lines never arrived');
       if (beforeSeq !== undefined) this.sendGap(this.sequencer.skipTo(beforeSeq, 'agent-dropped', 0));
-      this.flush();
+      this.offer([], []);
     }
     await this.endIfDone(state, now);
   }
@@ -259,27 +281,41 @@ export class LogStreamSession {
     this.close(LOG_STREAM_CLOSE.done, 'execution ended');
   }
 
-  /** Sends every frame that continues the sequence, until the socket buffers too much. */
-  private flush(): void {
-    for (let frame = this.sequencer.peek(); frame; frame = this.sequencer.peek()) {
-      if (this.disposed) return;
-      if (this.ws.bufferedAmount >= this.deps.settings.maxBufferedBytes) {
-        this.pause();
-        return;
-      }
-      this.sequencer.take();
-      if (frame.type === 'gap') this.sendGap(frame);
-      else this.send(frame);
+  /**
+   * Takes a batch of lines (one live message, or one page of the store) and sends what continues
+   * the sequence. Unless paused, the whole batch is sent: a batch is bounded (an agent chunk or a
+   * page) and already in memory, and what the socket has written out is only counted off at the end
+   * of the event-loop turn, so a limit checked line by line would stop a client that keeps up.
+   * After the batch, a socket that buffers too much pauses the stream. While paused, lines are held
+   * in the sequencer within its bounds and the newer ones dropped.
+   */
+  private offer(lines: readonly LogLineView[], gaps: readonly LogGap[]): void {
+    if (this.disposed) return;
+    this.sequencer.add([], gaps);
+    for (const line of lines) {
+      if (this.sequencer.add([line]) > 0) this.droppedLines = true;
+      if (!this.paused) this.sendReady();
     }
+    if (!this.paused) this.sendReady();
+    if (!this.paused && this.ws.bufferedAmount >= this.deps.settings.maxBufferedBytes) this.pause();
     const lastSeq = this.sequencer.lastSeq;
     if (!this.sequencer.hasHole) this.hole = undefined;
     else if (this.hole?.atSeq !== lastSeq) this.hole = { atSeq: lastSeq, since: Date.now() };
   }
 
+  /** Sends every frame that continues the sequence. */
+  private sendReady(): void {
+    for (let frame = this.sequencer.take(); frame && !this.disposed; frame = this.sequencer.take()) {
+      if (frame.type === 'gap') this.sendGap(frame);
+      else this.send(frame);
+    }
+  }
+
   private sendGap(frame: GapFrame | undefined): void {
     if (!frame) return;
     const live = this.liveSeen;
-    if (live && frame.reason === 'truncated' && frame.afterSeq < live.to && frame.beforeSeq > live.from) {
+    const missedLive = live !== undefined && frame.afterSeq < live.to && frame.beforeSeq > live.from;
+    if (this.wasSlow && missedLive && frame.reason === 'truncated') {
       this.send({ ...frame, reason: 'slow-client' });
     } else {
       this.send(frame);
@@ -291,7 +327,9 @@ export class LogStreamSession {
     this.framesInFlight += 1;
     this.ws.send(JSON.stringify(frame), () => {
       this.framesInFlight -= 1;
-      if (this.paused && this.framesInFlight === 0) this.resume();
+      const drained =
+        this.framesInFlight === 0 || this.ws.bufferedAmount <= this.deps.settings.maxBufferedBytes / 2;
+      if (this.paused && drained) this.resume();
     });
     this.deps.onBuffered?.(this.ws.bufferedAmount);
     if (frame.type !== 'end') this.lastProgressAt = Date.now();
@@ -300,19 +338,21 @@ export class LogStreamSession {
   private pause(): void {
     if (this.paused) return;
     this.paused = true;
+    this.wasSlow = true;
     this.logger.debug(
       { lastSeq: this.sequencer.lastSeq, buffered: this.ws.bufferedAmount },
       'slow client paused',
     );
-    // Held lines are in the store; the last send callback (or the poll) resumes from there.
-    this.sequencer.clearPending();
+    // A send callback (or the poll) resumes once the socket has written out half of its buffer.
   }
 
   private resume(): void {
     if (!this.paused || this.disposed) return;
     this.paused = false;
-    this.logger.debug({ lastSeq: this.sequencer.lastSeq }, 'slow client drained; reading on from the store');
-    this.catchUpWanted = true;
+    this.logger.debug({ lastSeq: this.sequencer.lastSeq }, 'slow client drained');
+    this.offer([], []);
+    if (this.paused) return;
+    if (this.droppedLines || this.sequencer.hasHole) this.catchUpWanted = true;
     this.pollWanted = true;
     this.wake();
   }
