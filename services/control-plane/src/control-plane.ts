@@ -8,12 +8,16 @@ import { systemClock } from './app/clock.js';
 import { dispatchPendingTasks } from './app/dispatch-pending-tasks.js';
 import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
 import { purgeExpiredRecords } from './app/purge-expired-records.js';
+import { readExecutionLog } from './app/read-execution-log.js';
 import { recordAgentMessages } from './app/record-agent-messages.js';
 import { appSettingsFrom } from './app-settings.js';
 import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
 import { createApp } from './http/create-app.js';
 import { storeLogChunks } from './logs/store/store-log-chunks.js';
+import { LiveLogSubscriptions } from './logs/stream/live-subscriptions.js';
+import { createLogStreamServer } from './logs/stream/log-stream-server.js';
+import { logStreamSettingsFrom } from './logs/stream/log-stream-settings.js';
 import { startAgentEventsConsumer } from './messaging/agent-events.consumer.js';
 import { controlPlaneDeclarations } from './messaging/broker-topology.js';
 import { startLogsConsumer } from './messaging/logs.consumer.js';
@@ -163,14 +167,15 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   retention.start();
 
   let shuttingDown = false;
+  const auth = createAuthenticator({
+    secret: config.JWKS_URL ? undefined : config.JWT_SECRET,
+    jwksUrl: config.JWKS_URL,
+    issuer: config.JWT_ISSUER,
+    audience: config.JWT_AUDIENCE,
+  });
   const app = createApp({
     app: deps,
-    auth: createAuthenticator({
-      secret: config.JWKS_URL ? undefined : config.JWT_SECRET,
-      jwksUrl: config.JWKS_URL,
-      issuer: config.JWT_ISSUER,
-      audience: config.JWT_AUDIENCE,
-    }),
+    auth,
     readiness: {
       postgres: async () => {
         await dataSource.query('SELECT 1');
@@ -180,7 +185,18 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     },
     isShuttingDown: () => shuttingDown,
   });
+  // Live log lines from every replica, for this process's WebSocket clients: whether or not this
+  // replica consumes the logs queue (CONSUME_LOGS), its clients see every line.
+  const liveLogs = new LiveLogSubscriptions({ connection, topology, logger });
+  const logStreams = createLogStreamServer({
+    app: deps,
+    auth,
+    live: liveLogs,
+    readLog: readExecutionLog,
+    settings: logStreamSettingsFrom(config),
+  });
   const server = await listen(app.fetch, config.HOST, config.PORT);
+  logStreams.attach(server);
   const port = (server.address() as AddressInfo).port;
   logger.info({ port, prefix: topology.prefix }, 'control plane started');
 
@@ -188,6 +204,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     port,
     async stop() {
       shuttingDown = true;
+      await logStreams.close(); // 1001 to every log stream: clients reconnect elsewhere with `after`
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await agentEvents.consumer.close();
       await agentEvents.drain();
@@ -196,6 +213,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
       await relay.stop(true);
       await listener.stop();
+      await liveLogs.close();
       await publisher.close();
       await connection.close();
       await dataSource.destroy();

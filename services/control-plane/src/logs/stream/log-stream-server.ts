@@ -1,4 +1,5 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
+import type { ServerType } from '@hono/node-server';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { LOG_STREAM_CLOSE } from '@meridian/contracts/api/execution-log';
@@ -35,6 +36,8 @@ export interface LogStreamStats {
 export interface LogStreamServer {
   /** The node HTTP server's 'upgrade' listener. Anything but the log stream path gets a 404. */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void;
+  /** Listens for upgrades on the server `@hono/node-server` started (an HTTP/1.1 server). */
+  attach(server: ServerType): void;
   stats(): LogStreamStats;
   /** Refuses new streams (503), closes every open one with 1001 and waits for them, at most `timeoutMs`. */
   close(timeoutMs?: number): Promise<void>;
@@ -118,33 +121,39 @@ export function createLogStreamServer(options: LogStreamServerOptions): LogStrea
     });
   }
 
-  return {
-    handleUpgrade(request, socket, head) {
-      // A client that resets while the token is checked must not crash the process.
-      const ignore = (error: Error) => logger.debug({ err: error }, 'upgrade socket error');
-      socket.on('error', ignore);
-      const header = request.headers[CORRELATION_HEADER.toLowerCase()];
-      const correlationId = resolveCorrelationId(typeof header === 'string' ? header : undefined);
-      const path = new URL(request.url ?? '/', 'http://x').pathname;
-      admit(request, socket, correlationId)
-        .then((admitted) => {
-          if (admitted.kind === 'gone') return socket.destroy();
-          if (admitted.kind === 'refused') {
-            return writeProblemAndClose(socket, admitted.problem, {}, { path, correlationId });
-          }
-          socket.off('error', ignore);
-          wss.handleUpgrade(request, socket, head, (ws) => {
-            startSession(ws, admitted.actor, admitted.executionId, admitted.after);
-          });
-        })
-        .catch((error: unknown) => {
-          const mapped =
-            error instanceof ShuttingDownError
-              ? { problem: shuttingDownProblem, headers: {}, isServerError: false }
-              : mapError(error);
-          if (mapped.isServerError) logger.error({ err: error, correlationId, path }, 'log stream refused');
-          writeProblemAndClose(socket, mapped.problem, mapped.headers, { path, correlationId });
+  function handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // A client that resets while the token is checked must not crash the process.
+    const ignore = (error: Error) => logger.debug({ err: error }, 'upgrade socket error');
+    socket.on('error', ignore);
+    const header = request.headers[CORRELATION_HEADER.toLowerCase()];
+    const correlationId = resolveCorrelationId(typeof header === 'string' ? header : undefined);
+    const path = new URL(request.url ?? '/', 'http://x').pathname;
+    admit(request, socket, correlationId)
+      .then((admitted) => {
+        if (admitted.kind === 'gone') return socket.destroy();
+        if (admitted.kind === 'refused') {
+          return writeProblemAndClose(socket, admitted.problem, {}, { path, correlationId });
+        }
+        socket.off('error', ignore);
+        wss.handleUpgrade(request, socket, head, (ws) => {
+          startSession(ws, admitted.actor, admitted.executionId, admitted.after);
         });
+      })
+      .catch((error: unknown) => {
+        const mapped =
+          error instanceof ShuttingDownError
+            ? { problem: shuttingDownProblem, headers: {}, isServerError: false }
+            : mapError(error);
+        if (mapped.isServerError) logger.error({ err: error, correlationId, path }, 'log stream refused');
+        writeProblemAndClose(socket, mapped.problem, mapped.headers, { path, correlationId });
+      });
+  }
+
+  return {
+    handleUpgrade,
+
+    attach(server) {
+      (server as Server).on('upgrade', handleUpgrade);
     },
 
     stats() {
