@@ -27,8 +27,11 @@ export interface LogStreamSessionDeps {
 
 /** How long the stream waits for the broker binding before it relies on polling alone. */
 const BIND_TIMEOUT_MS = 5000;
-/** After a store read that made no progress, a hole seen in live lines waits this long (or for the poll). */
-const HOLE_RETRY_MS = 200;
+/**
+ * A hole in live lines (announcements of two replicas overtaking each other) is usually filled by
+ * the late announcement within milliseconds: give it this long before reading the store.
+ */
+const HOLE_GRACE_MS = 200;
 /** Consecutive failed passes (database down) before the stream gives up with 1011. */
 const MAX_FAILED_PASSES = 5;
 
@@ -75,7 +78,7 @@ export class LogStreamSession {
   private hole: { atSeq: number; since: number } | undefined;
   private endedAt: number | undefined;
   private lastProgressAt = Date.now();
-  private lastFruitlessCatchUpAt = 0;
+  private holeTimer: NodeJS.Timeout | undefined;
   private truncatedBytes = 0;
   /** The store's highest seq at the previous poll (-1 before the first). */
   private storedAtLastPoll = -1;
@@ -149,6 +152,7 @@ export class LogStreamSession {
     if (this.disposed) return;
     this.disposed = true;
     clearInterval(this.pollTimer);
+    clearTimeout(this.holeTimer);
     this.subscription?.unsubscribe();
     this.sequencer.clearPending();
   }
@@ -158,9 +162,13 @@ export class LogStreamSession {
     this.noteLive(message);
     this.offer(message.lines, message.gaps);
     if (this.paused) return;
-    if (this.sequencer.hasHole && Date.now() - this.lastFruitlessCatchUpAt >= HOLE_RETRY_MS) {
-      this.catchUpWanted = true;
-      this.wake();
+    if (this.sequencer.hasHole && !this.holeTimer) {
+      this.holeTimer = setTimeout(() => {
+        this.holeTimer = undefined;
+        if (!this.sequencer.hasHole) return;
+        this.catchUpWanted = true;
+        this.wake();
+      }, HOLE_GRACE_MS);
     }
   }
 
@@ -211,7 +219,6 @@ export class LogStreamSession {
       this.droppedLines = false;
       this.offer(page.items, page.gaps);
       if (this.sequencer.lastSeq === before) {
-        this.lastFruitlessCatchUpAt = Date.now();
         return;
       }
       if (page.nextAfter === null) return;

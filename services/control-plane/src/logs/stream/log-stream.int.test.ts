@@ -172,13 +172,16 @@ interface OutboxRow {
 }
 
 /** What the outbox relay does with the execution's LogLinesStored rows (`again`: a redelivery). */
-async function announce(executionId: string, options: { again?: boolean; lost?: boolean } = {}) {
+async function announce(
+  executionId: string,
+  options: { again?: boolean; lost?: boolean; newestFirst?: boolean } = {},
+) {
   const rows = await deps.dataSource.query<OutboxRow[]>(
     `SELECT id, message_id, body FROM outbox
       WHERE routing_key = $1 AND ($2 OR published_at IS NULL) ORDER BY id`,
     [deps.topology.liveLogKey(executionId), options.again ?? false],
   );
-  for (const row of rows) {
+  for (const row of options.newestFirst ? [...rows].reverse() : rows) {
     if (options.lost) continue;
     publisher.publish(
       deps.topology.liveLogsExchange,
@@ -328,6 +331,20 @@ describe('backlog, live and end', () => {
     await second.closed;
     expect([...first.seqs(), ...second.seqs()]).toEqual(range(1, 45));
     expect(endOf(second.frames)).toEqual({ type: 'end', status: 'Failed', exitCode: 3, truncatedBytes: 0 });
+  });
+
+  it('puts announcements that overtake each other (two storing replicas) back in seq order', async () => {
+    const orgId = freshOrg();
+    const executionId = await createExecution(orgId);
+    const client = await follow(orgId, executionId);
+    await store(executionId, makeLines(1, 5));
+    await store(executionId, makeLines(6, 10));
+    await store(executionId, makeLines(11, 15));
+    await announce(executionId, { newestFirst: true });
+    await client.until(() => client.seqs().length >= 15);
+    expect(client.seqs()).toEqual(range(1, 15));
+    expect(gapsOf(client.frames)).toEqual([]);
+    client.close();
   });
 
   it('reads lines whose live message was lost from the store, by polling', async () => {
