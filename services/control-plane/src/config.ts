@@ -43,9 +43,10 @@ const ConfigSchema = z
     CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).default(200),
     /** false: this replica stores no log lines (another one does); it still serves and streams them. */
     CONSUME_LOGS: booleanFlag.default(true),
-    LOG_CONSUMER_PREFETCH: z.coerce.number().int().min(1).default(200),
+    /** Measured with test/bench/log-consumer-bench.ts: see docs/performance.md. */
+    LOG_CONSUMER_PREFETCH: z.coerce.number().int().min(1).default(500),
     /** Log chunks stored per transaction, at most. */
-    LOG_CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).default(100),
+    LOG_CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).default(200),
     DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
