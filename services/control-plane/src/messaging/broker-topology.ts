@@ -40,10 +40,11 @@ export function controlPlaneDeclarations(t: Topology) {
       'x-dead-letter-routing-key': t.logsDeadLetterKey,
     },
   };
+  // Parked chunks wait for a human: quorum, like the agent-events dead letters.
   const logsDeadLetterQueue = {
     queue: t.logsDeadLetterQueue,
     durable: true,
-    arguments: { 'x-queue-type': 'classic' as const },
+    arguments: { 'x-queue-type': 'quorum' as const },
   };
   const queueBindings = [
     { queue: t.agentEventsQueue, exchange: t.agentEventsExchange, routingKey: '#' },
