@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MessageBatcher } from './message-batcher.js';
+import { MessageBatcher, oneByOneOnFailure } from './message-batcher.js';
 
 describe('MessageBatcher', () => {
   it('puts what arrives in one turn of the event loop into one batch', async () => {
@@ -39,5 +39,32 @@ describe('MessageBatcher', () => {
     const results = [1, 2].map((n) => batcher.add(n).catch((error: Error) => error.message));
     await batcher.drain();
     expect(await Promise.all(results)).toEqual(['db down', 'db down']);
+  });
+});
+
+describe('oneByOneOnFailure', () => {
+  it('processes a failed batch again one item at a time, so one bad item holds back nobody', async () => {
+    const calls: number[][] = [];
+    const splits: number[] = [];
+    const process = oneByOneOnFailure(
+      (items: number[]) => {
+        calls.push(items);
+        return items.includes(3) && items.length > 1
+          ? Promise.reject(new Error('bad batch'))
+          : Promise.resolve(items.map((n) => n * 10));
+      },
+      (_error, size) => splits.push(size),
+    );
+    expect(await process([1, 3, 5])).toEqual([10, 30, 50]);
+    expect(calls).toEqual([[1, 3, 5], [1], [3], [5]]);
+    expect(splits).toEqual([3]);
+  });
+
+  it('rejects when a lone item fails', async () => {
+    const process = oneByOneOnFailure(
+      () => Promise.reject(new Error('no')),
+      () => undefined,
+    );
+    await expect(process([1])).rejects.toThrow('no');
   });
 });
