@@ -1,7 +1,10 @@
+// First on purpose: @hono/zod-openapi adds `.openapi()` to zod, and a zod v4 schema gets its
+// methods when it is built, so the contract schemas must be built after this import.
+import '@hono/zod-openapi';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { Connection } from 'rabbitmq-client';
+import { Connection, type ReturnedMessage } from 'rabbitmq-client';
 import { topology as buildTopology } from '@meridian/contracts/topology';
 import type { AppDeps } from './app/app-deps.js';
 import { systemClock } from './app/clock.js';
@@ -74,21 +77,24 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       declarations.logsDeadLetterQueue,
     ],
     queueBindings: declarations.queueBindings,
-    onReturn: (message) => {
-      // A LogLinesStored comes back whenever no replica watches its execution: nothing to do.
-      if (!isCommandType(message.type)) return;
-      const messageId = message.messageId ?? '';
-      logger.warn(
-        { messageId, routingKey: message.routingKey, type: message.type },
-        'broker returned a command',
-      );
-      returned.set(messageId, {
-        messageId,
-        type: message.type ?? '',
-        routingKey: message.routingKey,
-        body: message.body as ReturnedCommand['body'],
-      });
-    },
+  });
+
+  // rabbitmq-client reports returned (mandatory, unroutable) messages as an event; its
+  // `onReturn` option is not wired to anything.
+  publisher.on('basic.return', (message: ReturnedMessage) => {
+    // A LogLinesStored comes back whenever no replica watches its execution: nothing to do.
+    if (!isCommandType(message.type)) return;
+    const messageId = message.messageId ?? '';
+    logger.warn(
+      { messageId, routingKey: message.routingKey, type: message.type },
+      'broker returned a command',
+    );
+    returned.set(messageId, {
+      messageId,
+      type: message.type ?? '',
+      routingKey: message.routingKey,
+      body: message.body as ReturnedCommand['body'],
+    });
   });
 
   const record = (messages: Parameters<typeof recordAgentMessages>[1]) => recordAgentMessages(deps, messages);

@@ -1,4 +1,5 @@
 import type { Publisher } from 'rabbitmq-client';
+import { LOG_LINES_STORED } from '@meridian/contracts/messages/log-lines-stored';
 import type { DataSource } from 'typeorm';
 import type { Logger } from 'pino';
 
@@ -24,7 +25,7 @@ export interface ReturnedCommand {
  * transaction commits, all while the rows are locked (SKIP LOCKED lets the relays of several replicas share the table). A publish
  * that fails clears the mark again: the rows stay and are sent again later, so delivery is at
  * least once and consumers dedupe by messageId. Messages the broker returns as unroutable
- * (`mandatory`) are handed to `onReturned`: they were not delivered.
+ * (`mandatory`) come back through `returned` and are handed back: they were not delivered.
  */
 export async function relayOutboxBatch(
   dataSource: DataSource,
@@ -74,6 +75,14 @@ export async function relayOutboxBatch(
       `UPDATE outbox SET published_at = now(), attempts = attempts + 1 WHERE id = ANY($1::bigint[])`,
       [rows.map((row) => row.id)],
     );
+    // rabbitmq-client emits basic.return on setImmediate, after the confirms may have resolved.
+    await new Promise((resolve) => setImmediate(resolve));
+    // Live-log notifications are only for viewers connected now, and carry whole log output: once
+    // sent they are deleted rather than kept for the retention period like commands.
+    const ephemeral = rows.filter((row) => row.type === LOG_LINES_STORED).map((row) => row.id);
+    if (ephemeral.length > 0) {
+      await manager.query(`DELETE FROM outbox WHERE id = ANY($1::bigint[])`, [ephemeral]);
+    }
     const bounced = rows.flatMap((row) => {
       const hit = returned.get(row.message_id);
       returned.delete(row.message_id);
