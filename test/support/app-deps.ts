@@ -6,7 +6,11 @@ import type { Actor } from '@meridian/control-plane/app/actor';
 import type { AppDeps } from '@meridian/control-plane/app/app-deps';
 import { appSettingsFrom } from '@meridian/control-plane/app-settings';
 import { loadConfig } from '@meridian/control-plane/config';
+import { createTask } from '@meridian/control-plane/app/create-task';
+import { dispatchPendingTasks } from '@meridian/control-plane/app/dispatch-pending-tasks';
+import { recordAgentMessages } from '@meridian/control-plane/app/record-agent-messages';
 import { createDataSource } from '@meridian/control-plane/persistence/data-source';
+import { TaskEntity } from '@meridian/control-plane/persistence/entities/task.entity';
 
 /** A clock the test moves by hand. */
 export class ManualClock {
@@ -92,4 +96,27 @@ export function report(
     nodeId: execution.nodeId,
     payload: { taskId: execution.taskId, executionId: execution.executionId, sequence, ...fields },
   } as AgentMessage;
+}
+
+/**
+ * A `Command` task of an organisation of its own, dispatched to a node of its own (which has just
+ * sent its first heartbeat): an execution to report or log against.
+ */
+export async function dispatchedExecution(deps: AppDeps) {
+  const orgId = `org-${randomUUID().slice(0, 8)}`;
+  const nodeId = `node-${randomUUID().slice(0, 8)}`;
+  await recordAgentMessages(deps, [heartbeat(nodeId, orgId, 10, deps.clock.now())]);
+  const task = await createTask(deps, actorOf(orgId), {
+    type: 'Command',
+    name: 'print',
+    priority: 'Normal',
+    targetType: 'Node',
+    targetId: nodeId,
+    nodeId,
+    payload: {},
+    metadata: {},
+  });
+  await dispatchPendingTasks(deps, 100);
+  const row = await deps.dataSource.getRepository(TaskEntity).findOneByOrFail({ id: task.id });
+  return { orgId, nodeId, taskId: task.id, executionId: row.currentExecutionId! };
 }

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { Connection, type Publisher } from 'rabbitmq-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_REASON_HEADER, topology as buildTopology } from '@meridian/contracts/topology';
-import { actorOf, createTestAppDeps, heartbeat } from '../../../../test/support/app-deps.js';
+import { actorOf, createTestAppDeps, dispatchedExecution } from '../../../../test/support/app-deps.js';
 import {
   deleteBrokerObjects,
   testAmqpUrl,
@@ -12,12 +12,11 @@ import {
   useTestDatabase,
   waitFor,
 } from '../../../../test/support/test-context.js';
-import { createTask } from '../app/create-task.js';
-import { dispatchPendingTasks } from '../app/dispatch-pending-tasks.js';
+
 import { readExecutionLog } from '../app/read-execution-log.js';
-import { recordAgentMessages } from '../app/record-agent-messages.js';
+
 import { storeLogChunks } from '../logs/store/store-log-chunks.js';
-import { TaskEntity } from '../persistence/entities/task.entity.js';
+
 import { controlPlaneDeclarations } from './broker-topology.js';
 import { startLogsConsumer, type LogsConsumer } from './logs.consumer.js';
 
@@ -94,25 +93,8 @@ function envelope(nodeId: string, payload: unknown) {
   });
 }
 
-async function runningExecution() {
-  const orgId = `org-${randomUUID().slice(0, 8)}`;
-  const nodeId = `node-${randomUUID().slice(0, 8)}`;
-  await recordAgentMessages(deps, [heartbeat(nodeId, orgId, 10, deps.clock.now())]);
-  const task = await createTask(deps, actorOf(orgId), {
-    type: 'Command',
-    name: 'print',
-    priority: 'Normal',
-    targetType: 'Node',
-    targetId: nodeId,
-    nodeId,
-    payload: {},
-    metadata: {},
-  });
-  await dispatchPendingTasks(deps, 100);
-  const { currentExecutionId } = await deps.dataSource
-    .getRepository(TaskEntity)
-    .findOneByOrFail({ id: task.id });
-  return { orgId, nodeId, taskId: task.id, executionId: currentExecutionId! };
+function runningExecution() {
+  return dispatchedExecution(deps);
 }
 
 describe('logs consumer on the real broker', () => {

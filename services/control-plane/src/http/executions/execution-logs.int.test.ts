@@ -9,13 +9,10 @@ import type { Execution } from '@meridian/contracts/api/execution';
 import type { ExecutionLogPage } from '@meridian/contracts/api/execution-log';
 import type { Problem } from '@meridian/contracts/api/problem';
 import type { Task } from '@meridian/contracts/api/task';
-import { actorOf, createTestAppDeps, heartbeat } from '../../../../../test/support/app-deps.js';
+import { createTestAppDeps, dispatchedExecution } from '../../../../../test/support/app-deps.js';
 import { useTestDatabase } from '../../../../../test/support/test-context.js';
-import { createTask } from '../../app/create-task.js';
-import { dispatchPendingTasks } from '../../app/dispatch-pending-tasks.js';
-import { recordAgentMessages } from '../../app/record-agent-messages.js';
+
 import { storeLogChunks, type LogChunkMessage } from '../../logs/store/store-log-chunks.js';
-import { TaskEntity } from '../../persistence/entities/task.entity.js';
 
 const database = useTestDatabase();
 let deps: Awaited<ReturnType<typeof createTestAppDeps>>;
@@ -31,24 +28,7 @@ afterAll(async () => {
 
 /** An execution of an organisation of its own, with `lineCount` lines of 100 bytes stored. */
 async function executionWithLog(lineCount: number, maxBytes = 65_536) {
-  const orgId = `org-${randomUUID().slice(0, 8)}`;
-  const nodeId = `node-${randomUUID().slice(0, 8)}`;
-  await recordAgentMessages(deps, [heartbeat(nodeId, orgId, 10, deps.clock.now())]);
-  const task = await createTask(deps, actorOf(orgId), {
-    type: 'Command',
-    name: 'print',
-    priority: 'Normal',
-    targetType: 'Node',
-    targetId: nodeId,
-    nodeId,
-    payload: {},
-    metadata: {},
-  });
-  await dispatchPendingTasks(deps, 100);
-  const { currentExecutionId } = await deps.dataSource
-    .getRepository(TaskEntity)
-    .findOneByOrFail({ id: task.id });
-  const executionId = currentExecutionId!;
+  const { orgId, nodeId, taskId, executionId } = await dispatchedExecution(deps);
   for (let start = 1; start <= lineCount; start += 100) {
     const lines = Array.from({ length: Math.min(100, lineCount - start + 1) }, (_, i) => ({
       seq: start + i,
@@ -63,11 +43,11 @@ async function executionWithLog(lineCount: number, maxBytes = 65_536) {
       occurredAt: new Date().toISOString(),
       correlationId: 'corr-logs',
       nodeId,
-      payload: { taskId: task.id, executionId, lines, droppedBytes: 0 },
+      payload: { taskId, executionId, lines, droppedBytes: 0 },
     };
     await storeLogChunks(deps, [chunk], { maxBytes });
   }
-  return { orgId, taskId: task.id, executionId };
+  return { orgId, taskId, executionId };
 }
 
 async function get(path: string, options: { orgId?: string; permissions?: string[]; token?: false } = {}) {

@@ -3,14 +3,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExecutionLogPage } from '@meridian/contracts/api/execution-log';
 import type { LogLine } from '@meridian/contracts/messages/log-chunk';
 import { LOG_LINES_STORED, LogLinesStoredSchema } from '@meridian/contracts/messages/log-lines-stored';
-import { actorOf, createTestAppDeps, heartbeat, report } from '../../../../../test/support/app-deps.js';
+import {
+  actorOf,
+  createTestAppDeps,
+  dispatchedExecution,
+  report,
+} from '../../../../../test/support/app-deps.js';
 import { useTestDatabase } from '../../../../../test/support/test-context.js';
-import { createTask } from '../../app/create-task.js';
-import { dispatchPendingTasks } from '../../app/dispatch-pending-tasks.js';
+
 import { readExecutionLog } from '../../app/read-execution-log.js';
 import { recordAgentMessages } from '../../app/record-agent-messages.js';
 import { NotFoundError } from '../../domain/errors.js';
-import { TaskEntity } from '../../persistence/entities/task.entity.js';
+
 import { storeLogChunks, type LogChunkMessage } from './store-log-chunks.js';
 
 const database = useTestDatabase();
@@ -31,26 +35,9 @@ interface Running {
   executionId: string;
 }
 
-let counter = 0;
 /** A task of an organisation of its own, dispatched to its node: an execution to log against. */
-async function runningExecution(): Promise<Running> {
-  counter += 1;
-  const orgId = `org-logs-${counter}-${randomUUID().slice(0, 6)}`;
-  const nodeId = `node-logs-${counter}-${randomUUID().slice(0, 6)}`;
-  await recordAgentMessages(deps, [heartbeat(nodeId, orgId, 10, deps.clock.now())]);
-  const task = await createTask(deps, actorOf(orgId), {
-    type: 'Command',
-    name: 'print',
-    priority: 'Normal',
-    targetType: 'Node',
-    targetId: nodeId,
-    nodeId,
-    payload: {},
-    metadata: {},
-  });
-  await dispatchPendingTasks(deps, 100);
-  const row = await deps.dataSource.getRepository(TaskEntity).findOneByOrFail({ id: task.id });
-  return { orgId, nodeId, taskId: task.id, executionId: row.currentExecutionId! };
+function runningExecution(): Promise<Running> {
+  return dispatchedExecution(deps);
 }
 
 function lineOf(seq: number, text = `line ${seq}`, stream: LogLine['stream'] = 'stdout'): LogLine {
