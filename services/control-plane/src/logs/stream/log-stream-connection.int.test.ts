@@ -155,23 +155,37 @@ describe('slow clients', () => {
     });
     await endExecution(executionId, total);
     const firstTailSeq = (await storedLog(orgId, executionId, 100)).items[0]?.seq ?? 0;
-    expect(firstTailSeq).toBeGreaterThan(7900);
+    expect(firstTailSeq, `first tail seq ${firstTailSeq}`).toBeGreaterThan(7900);
     socket.resume();
 
-    expect(await closed).toBe(1000);
+    const closeCode = await closed;
+    // Printed with a failed assertion below: what the client saw, for diagnosing a rare failure.
+    const seen = () => {
+      const lineSeqs = frames.flatMap((frame) => (frame.type === 'line' ? [frame.seq] : []));
+      return JSON.stringify({
+        closeCode,
+        firstTailSeq,
+        lines: lineSeqs.length,
+        head: lineSeqs.slice(0, 3),
+        tail: lineSeqs.slice(-3),
+        nonLines: frames.filter((frame) => frame.type !== 'line'),
+        maxBufferedBytes: main.streams.stats().maxBufferedBytes,
+      });
+    };
+    expect(closeCode, seen()).toBe(1000);
     // The bound of the policy: the limit, plus the lines held while paused (the limit again), plus
     // one batch sent whole; 16 MB went by.
     const frameBytes = Buffer.byteLength(JSON.stringify({ type: 'line', ...makeLines(1, 1, text)[0] }));
     const bound = 2 * SETTINGS.maxBufferedBytes + batch * frameBytes;
-    expect(main.streams.stats().maxBufferedBytes).toBeLessThanOrEqual(bound);
+    expect(main.streams.stats().maxBufferedBytes, seen()).toBeLessThanOrEqual(bound);
     const seqs = frames.flatMap((frame) => (frame.type === 'line' ? [frame.seq] : []));
     const gaps = gapsOf(frames);
-    expect(gaps).toHaveLength(1);
+    expect(gaps, seen()).toHaveLength(1);
     const gap = gaps[0] as Extract<LogStreamFrame, { type: 'gap' }>;
     // Lines the client missed while slow and the store no longer holds: one gap, then the tail.
-    expect(gap).toMatchObject({ reason: 'slow-client', beforeSeq: firstTailSeq });
-    expect(gap.afterSeq).toBeGreaterThan(100); // it did get the first part before it stopped reading
-    expect(seqs).toEqual([...range(1, gap.afterSeq), ...range(firstTailSeq, total)]);
+    expect(gap, seen()).toMatchObject({ reason: 'slow-client', beforeSeq: firstTailSeq });
+    expect(gap.afterSeq, seen()).toBeGreaterThan(100); // it did get the first part before it stopped reading
+    expect(seqs, seen()).toEqual([...range(1, gap.afterSeq), ...range(firstTailSeq, total)]);
     expect(endOf(frames)).toMatchObject({ type: 'end', status: 'Completed' });
   });
 });
