@@ -1,8 +1,11 @@
 import type { Connection } from 'rabbitmq-client';
-import { EnvelopeSchema } from '@meridian/contracts/messages/envelope';
+import { parseMessageOf } from '@meridian/contracts/messages/agent-message';
 import { LOG_CHUNK, LogChunkSchema } from '@meridian/contracts/messages/log-chunk';
 import type { LogChunkMessage, LogChunkSender } from '../logs/execution-log.js';
+import { jsonBody, publishProperties } from './publish-properties.js';
 import type { AgentTopology } from './topology.js';
+
+const LOG_CHUNK_SCHEMAS = { [LOG_CHUNK]: LogChunkSchema };
 
 export interface AmqpLogSender extends LogChunkSender {
   close(): Promise<void>;
@@ -27,19 +30,7 @@ export function createAmqpLogSender(connection: Connection, topology: AgentTopol
     async send(message: LogChunkMessage): Promise<void> {
       const invalid = describeInvalidLogChunk(message);
       if (invalid) throw new Error(`refusing to publish an invalid LogChunk: ${invalid}`);
-      await publisher.send(
-        {
-          exchange,
-          routingKey,
-          durable: true,
-          messageId: message.messageId,
-          type: message.type,
-          correlationId: message.correlationId,
-          contentType: 'application/json',
-          timestamp: Math.floor(Date.parse(message.occurredAt) / 1000),
-        },
-        Buffer.from(JSON.stringify(message), 'utf8'),
-      );
+      await publisher.send({ ...publishProperties(message), exchange, routingKey }, jsonBody(message));
     },
     close: () => publisher.close(),
   };
@@ -47,13 +38,6 @@ export function createAmqpLogSender(connection: Connection, topology: AgentTopol
 
 /** Why the message is not a LogChunk the contracts accept, or undefined when it is one. */
 export function describeInvalidLogChunk(message: LogChunkMessage): string | undefined {
-  const envelope = EnvelopeSchema.safeParse(message);
-  if (!envelope.success) return `envelope: ${envelope.error.issues[0]?.message ?? 'invalid'}`;
-  if (envelope.data.type !== LOG_CHUNK) return `type "${envelope.data.type}"`;
-  const payload = LogChunkSchema.safeParse(message.payload);
-  if (!payload.success) {
-    const [issue] = payload.error.issues;
-    return `payload.${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'}`;
-  }
-  return undefined;
+  const parsed = parseMessageOf<LogChunkMessage>(message, LOG_CHUNK_SCHEMAS);
+  return parsed.ok ? undefined : parsed.reason;
 }

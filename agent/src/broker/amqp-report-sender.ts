@@ -1,5 +1,6 @@
 import type { Connection, ReturnedMessage } from 'rabbitmq-client';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
+import { jsonBody, publishProperties } from './publish-properties.js';
 import type { AgentTopology } from './topology.js';
 import { UnroutableError, type MessageSender } from './report-publisher.js';
 
@@ -23,18 +24,8 @@ export function createAmqpReportSender(connection: Connection, topology: AgentTo
   return {
     async send(message: AgentMessage): Promise<void> {
       await publisher.send(
-        {
-          exchange,
-          routingKey: message.type,
-          mandatory: true,
-          durable: true,
-          messageId: message.messageId,
-          type: message.type,
-          correlationId: message.correlationId,
-          contentType: 'application/json',
-          timestamp: Math.floor(Date.parse(message.occurredAt) / 1000),
-        },
-        Buffer.from(JSON.stringify(message), 'utf8'),
+        { ...publishProperties(message), exchange, routingKey: message.type, mandatory: true },
+        jsonBody(message),
       );
       // rabbitmq-client emits basic.return on setImmediate, after the confirm may have resolved.
       await new Promise((resolve) => setImmediate(resolve));
