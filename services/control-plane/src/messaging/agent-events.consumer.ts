@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Topology } from '@meridian/contracts/topology';
 import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messages/agent-message';
 import type { RecordResult } from '../app/record-agent-messages.js';
-import { controlPlaneDeclarations } from './broker-topology.js';
+import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
 import { MessageBatcher, oneByOneOnFailure } from './message-batcher.js';
 
@@ -42,15 +42,7 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
   };
 
   const consumer = options.connection.createConsumer(
-    {
-      queue: topology.agentEventsQueue,
-      queueOptions: declarations.agentEventsQueue,
-      qos: { prefetchCount: options.prefetch },
-      concurrency: options.prefetch,
-      requeue: true,
-      exchanges: declarations.exchanges,
-      queueBindings: declarations.queueBindings.filter((b) => b.queue === topology.agentEventsQueue),
-    },
+    queueConsumerProps(declarations, declarations.agentEventsQueue, options.prefetch),
     async (message) => {
       const parsed = parseAgentMessage(rawBody(message));
       if (!parsed.ok) {

@@ -1,3 +1,4 @@
+import type { ConsumerProps } from 'rabbitmq-client';
 import { DELIVERY_LIMIT, EXCHANGE_TYPES, type Topology } from '@meridian/contracts/topology';
 
 /**
@@ -57,4 +58,28 @@ export function controlPlaneDeclarations(t: Topology) {
     },
   ];
   return { exchanges, agentEventsQueue, deadLetterQueue, logsQueue, logsDeadLetterQueue, queueBindings };
+}
+
+type ControlPlaneDeclarations = ReturnType<typeof controlPlaneDeclarations>;
+
+/**
+ * Options of a consumer of one of the control plane's queues: manual acks with `prefetch` in
+ * flight, handled concurrently (the batchers group them), and the queue declared with its
+ * exchanges and own binding after every reconnect. Its dead-letter queue is the publisher's to
+ * declare.
+ */
+export function queueConsumerProps(
+  declarations: ControlPlaneDeclarations,
+  queue: ControlPlaneDeclarations['agentEventsQueue'] | ControlPlaneDeclarations['logsQueue'],
+  prefetch: number,
+): ConsumerProps {
+  return {
+    queue: queue.queue,
+    queueOptions: queue,
+    qos: { prefetchCount: prefetch },
+    concurrency: prefetch,
+    requeue: true,
+    exchanges: declarations.exchanges,
+    queueBindings: declarations.queueBindings.filter((binding) => binding.queue === queue.queue),
+  };
 }

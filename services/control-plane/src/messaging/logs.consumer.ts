@@ -5,7 +5,7 @@ import { parseMessageOf } from '@meridian/contracts/messages/agent-message';
 import { LOG_CHUNK, LogChunkSchema } from '@meridian/contracts/messages/log-chunk';
 import type { Topology } from '@meridian/contracts/topology';
 import type { LogChunkMessage, StoreResult } from '../logs/store/store-log-chunks.js';
-import { controlPlaneDeclarations } from './broker-topology.js';
+import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
 import { MessageBatcher, oneByOneOnFailure } from './message-batcher.js';
 
@@ -61,16 +61,7 @@ export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
   const deadLetterTarget = { exchange: topology.deadLetterExchange, routingKey: topology.logsDeadLetterKey };
 
   const consumer = options.connection.createConsumer(
-    {
-      queue: topology.logsQueue,
-      queueOptions: declarations.logsQueue,
-      qos: { prefetchCount: options.prefetch },
-      concurrency: options.prefetch,
-      requeue: true,
-      exchanges: declarations.exchanges,
-      // The dead-letter queue is the publisher's to declare (a consumer declares its own queue only).
-      queueBindings: declarations.queueBindings.filter((b) => b.queue === topology.logsQueue),
-    },
+    queueConsumerProps(declarations, declarations.logsQueue, options.prefetch),
     async (message) => {
       const parsed = parseMessageOf<LogChunkMessage>(rawBody(message), LOG_CHUNK_SCHEMAS);
       if (!parsed.ok) {
