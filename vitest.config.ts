@@ -1,8 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 /**
- * Three projects: `unit` (pure, no I/O), `integration` (real PostgreSQL and RabbitMQ) and `e2e`
- * (real control-plane and agent processes). The global setup finds the infrastructure once per run
+ * Four projects: `unit` (pure, no I/O), `integration` (real PostgreSQL and RabbitMQ), `e2e`
+ * (real control-plane and agent processes) and `faults` (real processes on a private broker and
+ * database that the tests crash and restart). The global setup finds the infrastructure once per run
  * and migrates a template database that each test file clones.
  */
 export default defineConfig({
@@ -34,6 +35,19 @@ export default defineConfig({
           globalSetup: ['test/support/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'faults',
+          include: ['test/faults/**/*.faults.test.ts'],
+          exclude: ['**/node_modules/**'],
+          globalSetup: ['test/faults/global-setup.ts'],
+          // Each file starts its own broker and database and kills things on purpose: one at a time,
+          // so that one scenario's outage does not slow another's processes down.
+          fileParallelism: false,
+          testTimeout: 240_000,
+          hookTimeout: 120_000,
         },
       },
     ],
