@@ -2,7 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectAmqp } from 'amqplib';
 import pg from 'pg';
+import { topology } from '@meridian/contracts/topology';
 import { runMigrations } from '@meridian/control-plane/persistence/migrate';
 import type { PrivateInfra } from './fault-infra.js';
 import { withDatabase } from './infra.js';
@@ -91,6 +93,8 @@ export interface Scenario {
   /** Polls the database until every task is final or the deadline passes; database errors are "not yet". */
   waitUntilAllFinal(timeoutMs: number): Promise<{ allFinal: boolean; at: number }>;
   tally(expectedKeys: string[]): Promise<Tally>;
+  /** Messages waiting in the dead-letter queues of the scenario's prefix. */
+  deadLetters(): Promise<{ agentEvents: number; logs: number }>;
   /** Awaits `work`; when it fails, adds what the scenario looks like (statuses, effects, last logs). */
   explain<T>(work: Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -271,6 +275,27 @@ export async function openScenario(
         ).length,
         statuses,
       };
+    },
+    async deadLetters() {
+      const names = topology(prefix);
+      const connection = await connectAmqp(infra.broker.url);
+      try {
+        const count = async (queue: string) => {
+          const channel = await connection.createChannel();
+          channel.on('error', () => undefined);
+          try {
+            return (await channel.checkQueue(queue)).messageCount;
+          } catch {
+            return 0; // not declared: nothing was dead-lettered there
+          }
+        };
+        return {
+          agentEvents: await count(names.agentEventsDeadLetterQueue),
+          logs: await count(names.logsDeadLetterQueue),
+        };
+      } finally {
+        await connection.close();
+      }
     },
     async explain(work) {
       try {
