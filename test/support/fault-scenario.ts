@@ -73,7 +73,7 @@ export interface Scenario {
   api<T = unknown>(
     method: string,
     path: string,
-    options?: { body?: unknown; headers?: Record<string, string> },
+    options?: { body?: unknown; headers?: Record<string, string>; timeoutMs?: number },
   ): Promise<ApiResponse<T>>;
   /** `sh -c '<script>; echo <key> >> effects'`. */
   commandTask(key: string, script: string, extra?: Record<string, unknown>): Record<string, unknown>;
@@ -81,8 +81,10 @@ export interface Scenario {
   createTasks(
     keys: string[],
     script: (key: string) => string,
-    options?: { concurrency?: number; extra?: Record<string, unknown> },
+    options?: { concurrency?: number; extra?: Record<string, unknown>; timeoutMs?: number },
   ): Promise<TaskRow[]>;
+  /** The slowest answer to a `POST /api/v1/tasks` of `createTasks` so far, in ms. */
+  slowestCreateMs: number;
   /** PIDs of the shells of this scenario's commands still running (each leads its process group). */
   runningCommands(): number[];
   /** Waits until none of this scenario's commands runs any more (a crashed agent's may outlive it). */
@@ -93,6 +95,8 @@ export interface Scenario {
   /** Polls the database until every task is final or the deadline passes; database errors are "not yet". */
   waitUntilAllFinal(timeoutMs: number): Promise<{ allFinal: boolean; at: number }>;
   tally(expectedKeys: string[]): Promise<Tally>;
+  /** The most frequent error and warning messages of the scenario's processes, `count× msg`. */
+  problems(limit?: number): string[];
   /** Messages waiting in the dead-letter queues of the scenario's prefix. */
   deadLetters(): Promise<{ agentEvents: number; logs: number }>;
   /** Awaits `work`; when it fails, adds what the scenario looks like (statuses, effects, last logs). */
@@ -166,7 +170,7 @@ export async function openScenario(
         { timeoutMs, intervalMs: 200, description: `node ${nodeId} to be online` },
       );
     },
-    async api(method, path, { body, headers } = {}) {
+    async api(method, path, { body, headers, timeoutMs = 10_000 } = {}) {
       const response = await fetch(`${scenario.controlPlane.baseUrl}${path}`, {
         method,
         headers: {
@@ -175,7 +179,7 @@ export async function openScenario(
           ...headers,
         },
         body: body === undefined ? undefined : JSON.stringify(body),
-        signal: AbortSignal.timeout(10_000),
+        signal: AbortSignal.timeout(timeoutMs),
       });
       const text = await response.text();
       let parsed: unknown = null;
@@ -197,14 +201,18 @@ export async function openScenario(
         ...extra,
       };
     },
-    async createTasks(keys, script, { concurrency = 8, extra } = {}) {
+    slowestCreateMs: 0,
+    async createTasks(keys, script, { concurrency = 8, extra, timeoutMs } = {}) {
       const rows: TaskRow[] = [];
       const queue = [...keys];
       const worker = async () => {
         for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
+          const sentAt = Date.now();
           const response = await scenario.api<{ id: string; status: string }>('POST', '/api/v1/tasks', {
             body: scenario.commandTask(key, script(key), extra),
+            timeoutMs,
           });
+          scenario.slowestCreateMs = Math.max(scenario.slowestCreateMs, Date.now() - sentAt);
           if (response.status !== 201) {
             throw new Error(
               `POST /api/v1/tasks answered ${response.status}: ${JSON.stringify(response.body)}`,
@@ -275,6 +283,26 @@ export async function openScenario(
         ).length,
         statuses,
       };
+    },
+    problems(limit = 5) {
+      const counts = new Map<string, number>();
+      for (const child of started) {
+        for (const line of child.logs) {
+          if (!line.includes('"level":40') && !line.includes('"level":50') && !line.includes('"level":60'))
+            continue;
+          try {
+            const entry = JSON.parse(line) as { msg?: unknown };
+            const msg = `${child.name.split(' ')[0]}: ${String(entry.msg).slice(0, 120)}`;
+            counts.set(msg, (counts.get(msg) ?? 0) + 1);
+          } catch {
+            // not JSON
+          }
+        }
+      }
+      return [...counts.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, limit)
+        .map(([msg, count]) => `${count}× ${msg}`);
     },
     async deadLetters() {
       const names = topology(prefix);

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { connect } from 'amqplib';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { describe, expect, it } from 'vitest';
+import { programRssMiB } from '../bench/rss-sampler.js';
+import { usePrivateInfra } from '../support/fault-infra.js';
+import { recordScenario, ZEROS, zeroTargets } from '../support/fault-results.js';
+import { descendantsOf, keys, openScenario, type Scenario } from '../support/fault-scenario.js';
+import { hostileMessage, type HostileTarget } from '../support/hostile-messages.js';
+
+const infra = usePrivateInfra();
+const HOSTILE = 10_000;
+const TASKS = 200;
+const PUBLISH_BATCH = 250;
+/** Peak resident memory allowed to the control plane (tsx and Node included) during the barrage. */
+const RSS_LIMIT_MIB = 768;
+
+/** CPU seconds used so far by a process and everything below it (utime + stime from /proc). */
+function cpuSeconds(pid: number): number {
+  let ticks = 0;
+  for (const each of [pid, ...descendantsOf(pid)]) {
+    try {
+      const stat = readFileSync(`/proc/${each}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return ticks / 100;
+}
+
+async function refreshTarget(scenario: Scenario, target: HostileTarget): Promise<void> {
+  const executions = await scenario.db.query<{ taskId: string; executionId: string }>(
+    `SELECT task_id AS "taskId", id AS "executionId" FROM executions WHERE org_id = $1`,
+    [scenario.orgId],
+  );
+  target.executions = executions.rows;
+  const reports = await scenario.db.query<{ messageId: string; taskId: string; executionId: string }>(
+    `SELECT message_id AS "messageId", task_id AS "taskId", execution_id AS "executionId"
+       FROM task_events WHERE org_id = $1 AND type = 'TaskCompleted' AND message_id IS NOT NULL`,
+    [scenario.orgId],
+  );
+  target.appliedReports = reports.rows;
+}
+
+describe('10,000 hostile messages with 200 real tasks among them', () => {
+  it('every real task Completed once, the control plane up, its memory bounded', async () => {
+    const scenario = await openScenario(infra, '10,000 hostile messages, 200 real tasks', {
+      controlPlaneEnv: { MAX_CONCURRENT_TASKS_PER_NODE: '20' },
+    });
+    const connection = await connect(infra.broker.url);
+    let sampler: NodeJS.Timeout | undefined;
+    try {
+      await scenario.startControlPlane();
+      const nodeId = `${scenario.prefix}-node`;
+      await scenario.startAgent(nodeId, { capacity: 20 });
+      await scenario.waitForNodeOnline(nodeId);
+      const channel = await connection.createConfirmChannel();
+      const target: HostileTarget = {
+        prefix: scenario.prefix,
+        nodeId,
+        orgId: scenario.orgId,
+        executions: [],
+        appliedReports: [],
+      };
+      let peakRss = 0;
+      sampler = setInterval(() => {
+        peakRss = Math.max(peakRss, programRssMiB(scenario.controlPlane.pid) || 0);
+      }, 200);
+      const kinds: Record<string, number> = {};
+
+      const expected = keys('hostile', TASKS);
+      const creating = scenario.createTasks(expected, () => 'true', {
+        concurrency: 2,
+        extra: { timeoutSeconds: 60 },
+        timeoutMs: 60_000,
+      });
+      const startedAt = Date.now();
+      for (let index = 0; index < HOSTILE; index++) {
+        if (index % PUBLISH_BATCH === 0) {
+          await channel.waitForConfirms();
+          await refreshTarget(scenario, target);
+        }
+        const message = hostileMessage(index, target);
+        kinds[message.kind] = (kinds[message.kind] ?? 0) + 1;
+        channel.publish(message.exchange, message.routingKey, message.body, {
+          contentType: 'application/json',
+          persistent: true,
+          messageId: message.messageId,
+          type: message.type,
+          headers: message.headers,
+        });
+      }
+      await channel.waitForConfirms();
+      const publishedAt = Date.now();
+      await scenario.explain(creating);
+
+      const { allFinal, at } = await scenario.waitUntilAllFinal(120_000);
+      await scenario.waitForCommandsToExit();
+      // After the barrage the control plane must go quiet: a message requeued without end keeps a core busy.
+      const cpuBefore = cpuSeconds(scenario.controlPlane.pid);
+      await sleep(5_000);
+      const cpuPercent = Math.round(((cpuSeconds(scenario.controlPlane.pid) - cpuBefore) / 5) * 100);
+      clearInterval(sampler);
+      const alive = scenario.controlPlane.process.exitCode === null;
+      const readyz = await fetch(`${scenario.controlPlane.baseUrl}/readyz`)
+        .then((response) => response.status)
+        .catch(() => 0);
+      const deadLetters = await scenario.deadLetters();
+
+      const tally = await scenario.tally(expected);
+      const figures = await recordScenario(
+        scenario,
+        infra.broker.url,
+        tally,
+        { faultEndedAt: publishedAt, allFinalAt: allFinal ? at : null },
+        {
+          'hostile messages': `${HOSTILE} in ${((publishedAt - startedAt) / 1000).toFixed(1)} s`,
+          'control plane up': alive && readyz === 200,
+          'peak RSS (MiB)': Math.round(peakRss),
+          'slowest POST /tasks (s)': (scenario.slowestCreateMs / 1000).toFixed(1),
+          'CPU after the barrage (% of a core)': cpuPercent,
+          'dead-lettered (agent-events/logs)': `${deadLetters.agentEvents}/${deadLetters.logs}`,
+          'most frequent warnings and errors': scenario.problems(4).join(', ') || 'none',
+        },
+      );
+      expect({ ...zeroTargets(figures), alive, readyz }, JSON.stringify(figures.statuses)).toEqual({
+        ...ZEROS,
+        alive: true,
+        readyz: 200,
+      });
+      expect(peakRss).toBeLessThan(RSS_LIMIT_MIB);
+      expect(cpuPercent).toBeLessThan(50);
+    } finally {
+      clearInterval(sampler);
+      await connection.close().catch(() => undefined);
+      await scenario.close();
+    }
+  });
+});
