@@ -1,6 +1,8 @@
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatResults, readFigures, RESULTS_DIR } from '../support/fault-results.js';
+import { POSTGRES_BIN } from '../support/private-postgres.js';
+import { RABBITMQ_SERVER } from '../support/private-rabbitmq.js';
 
 /**
  * The fault-injection suite needs no shared infrastructure (each file starts its own broker and
@@ -8,6 +10,16 @@ import { formatResults, readFigures, RESULTS_DIR } from '../support/fault-result
  * `test/faults/.results/results.md` and print it, for docs/reliability.md.
  */
 export function setup(): () => void {
+  const missing = [`${POSTGRES_BIN}/initdb`, `${POSTGRES_BIN}/pg_ctl`, RABBITMQ_SERVER].filter(
+    (file) => !existsSync(file),
+  );
+  if (missing.length > 0) {
+    throw new Error(
+      `the fault-injection suite starts private servers and needs ${missing.join(', ')}: ` +
+        'install them (Debian/Ubuntu: `sudo apt-get install postgresql rabbitmq-server`), or point ' +
+        'POSTGRES_BIN at the folder of initdb/pg_ctl and RABBITMQ_SERVER at the rabbitmq-server script',
+    );
+  }
   rmSync(RESULTS_DIR, { recursive: true, force: true });
   mkdirSync(RESULTS_DIR, { recursive: true });
   return () => {

@@ -34,7 +34,8 @@ export interface PrivatePostgres {
   output(): string;
 }
 
-const BIN = process.env['PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
+export const POSTGRES_BIN = process.env['POSTGRES_BIN'] ?? '/usr/lib/postgresql/15/bin';
+const BIN = POSTGRES_BIN;
 const run = promisify(execFile);
 const live = new Set<() => void>();
 

@@ -32,7 +32,7 @@ export interface PrivateRabbitMq {
   output(): string;
 }
 
-const RABBITMQ_SERVER = '/usr/lib/rabbitmq/bin/rabbitmq-server';
+export const RABBITMQ_SERVER = process.env['RABBITMQ_SERVER'] ?? '/usr/lib/rabbitmq/bin/rabbitmq-server';
 const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 const live = new Set<() => void>();
