@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { usePrivateInfra } from '../support/fault-infra.js';
 import { recordScenario, ZEROS, zeroTargets } from '../support/fault-results.js';
 import { startTcpProxy } from '../../agent/src/testing/tcp-proxy.js';
-import { descendantsOf, keys, killHard, openScenario, type Scenario } from '../support/fault-scenario.js';
+import { keys, openScenario, type Scenario } from '../support/fault-scenario.js';
+import { descendantsOf, killHard } from '../support/process-tree.js';
 import { waitFor } from '../support/wait-for.js';
 
 const infra = usePrivateInfra();

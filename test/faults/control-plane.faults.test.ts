@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { usePrivateInfra } from '../support/fault-infra.js';
 import { recordScenario, ZEROS, zeroTargets } from '../support/fault-results.js';
-import { keys, killHard, openScenario, type Scenario } from '../support/fault-scenario.js';
+import { keys, openScenario, type Scenario } from '../support/fault-scenario.js';
+import { killHard } from '../support/process-tree.js';
 import { findFreePort } from '../support/processes.js';
 import { waitFor } from '../support/wait-for.js';
 

@@ -1,11 +1,11 @@
-import { readFileSync } from 'node:fs';
 import { connect } from 'amqplib';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { programRssMiB } from '../bench/rss-sampler.js';
 import { usePrivateInfra } from '../support/fault-infra.js';
 import { recordScenario, ZEROS, zeroTargets } from '../support/fault-results.js';
-import { descendantsOf, keys, openScenario, type Scenario } from '../support/fault-scenario.js';
+import { keys, openScenario, type Scenario } from '../support/fault-scenario.js';
+import { cpuSeconds } from '../support/process-tree.js';
 import { hostileMessage, type HostileTarget } from '../support/hostile-messages.js';
 
 const infra = usePrivateInfra();
@@ -14,21 +14,6 @@ const TASKS = 200;
 const PUBLISH_BATCH = 250;
 /** Peak resident memory allowed to the control plane (tsx and Node included) during the barrage. */
 const RSS_LIMIT_MIB = 768;
-
-/** CPU seconds used so far by a process and everything below it (utime + stime from /proc). */
-function cpuSeconds(pid: number): number {
-  let ticks = 0;
-  for (const each of [pid, ...descendantsOf(pid)]) {
-    try {
-      const stat = readFileSync(`/proc/${each}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return ticks / 100;
-}
 
 async function refreshTarget(scenario: Scenario, target: HostileTarget): Promise<void> {
   const executions = await scenario.db.query<{ taskId: string; executionId: string }>(

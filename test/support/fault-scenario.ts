@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as connectAmqp } from 'amqplib';
@@ -18,6 +18,7 @@ import {
   type ManagedProcess,
   formatLogs,
 } from './processes.js';
+import { killGroup, processesWhere } from './process-tree.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -352,19 +353,6 @@ export async function openScenario(
   return scenario;
 }
 
-/**
- * kill -9 of a started process and everything in its process group (tsx and the program it runs),
- * as on a crash. Process groups the program detached (an agent's commands) are not touched.
- */
-export async function killHard(child: ManagedProcess): Promise<void> {
-  try {
-    process.kill(-child.pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-  await child.exited;
-}
-
 /** `count` keys of the form `<prefix>-<n>`. */
 export function keys(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, index) => `${prefix}-${index + 1}`);
@@ -374,49 +362,4 @@ function countBy(values: string[]): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const value of values) counts[value] = (counts[value] ?? 0) + 1;
   return counts;
-}
-
-/** kill -9 of a process group, quietly. */
-export function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
-/** PIDs of the processes whose command line (arguments joined by spaces) passes `test`. */
-export function processesWhere(test: (cmdline: string) => boolean): number[] {
-  const pids: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      if (test(cmdline)) pids.push(Number(entry));
-    } catch {
-      // exited meanwhile
-    }
-  }
-  return pids;
-}
-
-/** Every process below `pid` (children, their children…), read from /proc. */
-export function descendantsOf(pid: number): number[] {
-  const found: number[] = [];
-  const pending = [pid];
-  for (let current = pending.pop(); current !== undefined; current = pending.pop()) {
-    let children: number[] = [];
-    try {
-      children = readFileSync(`/proc/${current}/task/${current}/children`, 'utf8')
-        .trim()
-        .split(/\s+/)
-        .filter(Boolean)
-        .map(Number);
-    } catch {
-      // exited meanwhile
-    }
-    found.push(...children);
-    pending.push(...children);
-  }
-  return found;
 }
