@@ -86,7 +86,7 @@ export interface Scenario {
   ): Promise<TaskRow[]>;
   /** The slowest answer to a `POST /api/v1/tasks` of `createTasks` so far, in ms. */
   slowestCreateMs: number;
-  /** PIDs of the shells of this scenario's commands still running (each leads its process group). */
+  /** PIDs of this scenario's commands still running (any process whose command line names the effects file). */
   runningCommands(): number[];
   /** Waits until none of this scenario's commands runs any more (a crashed agent's may outlive it). */
   waitForCommandsToExit(timeoutMs?: number): Promise<void>;
@@ -226,7 +226,7 @@ export async function openScenario(
       return rows;
     },
     runningCommands() {
-      return processesWhere((cmdline) => cmdline.startsWith('/bin/sh') && cmdline.includes(effectsFile));
+      return processesWhere((cmdline) => cmdline.includes(effectsFile));
     },
     async waitForCommandsToExit(timeoutMs = 30_000) {
       await waitFor(() => scenario.runningCommands().length === 0, {
