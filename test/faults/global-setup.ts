@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatResults, readFigures, RESULTS_DIR } from '../support/fault-results.js';
-import { POSTGRES_BIN } from '../support/private-postgres.js';
+/** The same default as test/support/private-postgres.ts. */
+const POSTGRES_BIN = process.env['PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
 import { RABBITMQ_SERVER } from '../support/private-rabbitmq.js';
 
 /**
@@ -17,7 +18,7 @@ export function setup(): () => void {
     throw new Error(
       `the fault-injection suite starts private servers and needs ${missing.join(', ')}: ` +
         'install them (Debian/Ubuntu: `sudo apt-get install postgresql rabbitmq-server`), or point ' +
-        'POSTGRES_BIN at the folder of initdb/pg_ctl and RABBITMQ_SERVER at the rabbitmq-server script',
+        'PG_BIN at the folder of initdb/pg_ctl and RABBITMQ_SERVER at the rabbitmq-server script',
     );
   }
   rmSync(RESULTS_DIR, { recursive: true, force: true });

@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { findFreePort } from './processes.js';
-import { isAlive } from './private-rabbitmq.js';
 import { waitFor } from './wait-for.js';
 
 /**
@@ -34,8 +33,7 @@ export interface PrivatePostgres {
   output(): string;
 }
 
-export const POSTGRES_BIN = process.env['POSTGRES_BIN'] ?? '/usr/lib/postgresql/15/bin';
-const BIN = POSTGRES_BIN;
+const BIN = process.env['PG_BIN'] ?? '/usr/lib/postgresql/15/bin';
 const run = promisify(execFile);
 const live = new Set<() => void>();
 
@@ -158,3 +156,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
 process.once('exit', () => {
   for (const stop of live) stop();
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
