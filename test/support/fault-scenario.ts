@@ -84,8 +84,6 @@ export interface Scenario {
     script: (key: string) => string,
     options?: { concurrency?: number; extra?: Record<string, unknown>; timeoutMs?: number },
   ): Promise<TaskRow[]>;
-  /** The slowest answer to a `POST /api/v1/tasks` of `createTasks` so far, in ms. */
-  slowestCreateMs: number;
   /** PIDs of this scenario's commands still running (any process whose command line names the effects file). */
   runningCommands(): number[];
   /** Waits until none of this scenario's commands runs any more (a crashed agent's may outlive it). */
@@ -202,18 +200,15 @@ export async function openScenario(
         ...extra,
       };
     },
-    slowestCreateMs: 0,
     async createTasks(keys, script, { concurrency = 8, extra, timeoutMs } = {}) {
       const rows: TaskRow[] = [];
       const queue = [...keys];
       const worker = async () => {
         for (let key = queue.shift(); key !== undefined; key = queue.shift()) {
-          const sentAt = Date.now();
           const response = await scenario.api<{ id: string; status: string }>('POST', '/api/v1/tasks', {
             body: scenario.commandTask(key, script(key), extra),
             timeoutMs,
           });
-          scenario.slowestCreateMs = Math.max(scenario.slowestCreateMs, Date.now() - sentAt);
           if (response.status !== 201) {
             throw new Error(
               `POST /api/v1/tasks answered ${response.status}: ${JSON.stringify(response.body)}`,
