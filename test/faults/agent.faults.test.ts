@@ -41,7 +41,7 @@ describe('kill -9 of the agent mid-run', () => {
         infra.broker.url,
         tally,
         { faultEndedAt, allFinalAt: allFinal ? at : null },
-        { 'commands running at the kill': inFlight },
+        { 'command processes at the kill': inFlight },
       );
       expect(zeroTargets(figures), JSON.stringify(figures.statuses)).toEqual(ZEROS);
     } finally {

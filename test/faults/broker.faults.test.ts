@@ -63,7 +63,7 @@ describe('kill -9 of the broker mid-run', () => {
         tally,
         { faultEndedAt, allFinalAt: allFinal ? at : null },
         {
-          'commands running at the crash': inFlight,
+          'command processes at the crash': inFlight,
           '/readyz during the outage': readyzDuringOutage,
           'ready again after the broker (s)':
             readyAgain === null ? 'not within 60 s' : ((readyAgain - brokerUpAt) / 1000).toFixed(1),

@@ -48,7 +48,7 @@ describe('PostgreSQL stopped (immediate) mid-run', () => {
         tally,
         { faultEndedAt, allFinalAt: allFinal ? at : null },
         {
-          'commands running at the stop': inFlight,
+          'command processes at the stop': inFlight,
           'GET /tasks during the outage': during,
           'reports dead-lettered': deadLetters.agentEvents,
           'log chunks dead-lettered': deadLetters.logs,
