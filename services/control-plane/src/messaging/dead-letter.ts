@@ -1,5 +1,5 @@
 import type { AsyncMessage, Publisher } from 'rabbitmq-client';
-import { DEAD_LETTER_REASON_HEADER } from '@meridian/contracts/topology';
+import { DEAD_LETTER_LIMITS, deadLetterHeaders, truncateUtf8 } from './dead-letter-headers.js';
 
 /** Where a consumer parks what it cannot process: the dead-letter exchange, keyed by the source. */
 export interface DeadLetterTarget {
@@ -8,8 +8,14 @@ export interface DeadLetterTarget {
 }
 
 /**
- * Publishes a delivery, unchanged, to the dead-letter exchange with the reason in a header (and the
- * routing key it came with). The caller acks the original afterwards: never requeued, never lost.
+ * Publishes a delivery to the dead-letter exchange with the reason in a header, the original
+ * routing key, message id, type and body size, and a bounded part of the original headers
+ * (dead-letter-headers.ts): whatever the original carried, the dead letter fits in one frame. The
+ * body is kept as is up to 1 MiB, else only its head (marked truncated). The caller acks the
+ * original afterwards: never requeued, never lost.
+ *
+ * `publisher` is the dead-letter publisher, a channel of its own with confirms: a dead letter the
+ * broker refuses can close that channel, never the one that sends commands.
  */
 export async function deadLetter(
   publisher: Publisher,
@@ -17,22 +23,26 @@ export async function deadLetter(
   message: AsyncMessage,
   reason: string,
 ): Promise<void> {
+  const body = rawBody(message);
+  const truncated = body.length > DEAD_LETTER_LIMITS.bodyBytes;
+  const short = (value: string | undefined, maxBytes: number = DEAD_LETTER_LIMITS.shortStringBytes) =>
+    value === undefined ? undefined : truncateUtf8(value, maxBytes);
   await publisher.send(
     {
       exchange: target.exchange,
       routingKey: target.routingKey,
-      messageId: message.messageId,
-      type: message.type,
-      correlationId: message.correlationId,
-      contentType: message.contentType,
+      messageId: short(message.messageId),
+      type: short(message.type, DEAD_LETTER_LIMITS.typeBytes),
+      correlationId: short(message.correlationId),
+      contentType: short(message.contentType),
       durable: true,
-      headers: {
-        ...message.headers,
-        [DEAD_LETTER_REASON_HEADER]: reason,
-        'x-meridian-original-routing-key': message.routingKey,
-      },
+      headers: deadLetterHeaders(
+        { headers: message.headers, routingKey: message.routingKey, bodyBytes: body.length },
+        reason,
+        truncated,
+      ),
     },
-    rawBody(message),
+    truncated ? body.subarray(0, DEAD_LETTER_LIMITS.truncatedBodyBytes) : body,
   );
 }
 
