@@ -50,6 +50,8 @@ const ConfigSchema = z
     DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+    /** A publish the broker has not confirmed by then counts as failed; its row is retried with backoff. */
+    OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
     /** Safety-net polling of the dispatcher and outbox relay; normally they wake on NOTIFY. */
     POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
