@@ -24,6 +24,7 @@ import { startAgentEventsConsumer } from './messaging/agent-events.consumer.js';
 import { createBrokerConnection } from './messaging/broker-connection.js';
 import { controlPlaneDeclarations } from './messaging/broker-topology.js';
 import { ConsumerStates } from './messaging/consumer-states.js';
+import { createDeadLetterPublisher } from './messaging/dead-letter.js';
 import { startLogsConsumer } from './messaging/logs.consumer.js';
 import { reportsForReturnedCommands } from './messaging/returned-commands.js';
 import { startOutboxRelay } from './messaging/start-outbox-relay.js';
@@ -68,15 +69,8 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     exchanges: declarations.exchanges,
   });
 
-  // Dead letters go out on a channel of their own, so that one the broker refuses cannot close
-  // the channel that sends commands (messaging/dead-letter.ts bounds what they carry).
-  const deadLetterPublisher = connection.createPublisher({
-    confirm: true,
-    maxAttempts: 2,
-    exchanges: declarations.exchanges.filter((e) => e.exchange === topology.deadLetterExchange),
-    queues: [declarations.deadLetterQueue, declarations.logsDeadLetterQueue],
-    queueBindings: declarations.queueBindings.filter((b) => b.exchange === topology.deadLetterExchange),
-  });
+  // Dead letters go out on a channel of their own, never on the one that sends commands.
+  const deadLetterPublisher = createDeadLetterPublisher(connection, topology);
 
   const record = (messages: Parameters<typeof recordAgentMessages>[1]) => recordAgentMessages(deps, messages);
   const relay = startOutboxRelay({

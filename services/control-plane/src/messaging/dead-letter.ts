@@ -1,10 +1,28 @@
-import type { AsyncMessage, Publisher } from 'rabbitmq-client';
+import type { AsyncMessage, Connection, Publisher } from 'rabbitmq-client';
+import type { Topology } from '@meridian/contracts/topology';
+import { controlPlaneDeclarations } from './broker-topology.js';
 import { DEAD_LETTER_LIMITS, deadLetterHeaders, truncateUtf8 } from './dead-letter-headers.js';
 
 /** Where a consumer parks what it cannot process: the dead-letter exchange, keyed by the source. */
 export interface DeadLetterTarget {
   exchange: string;
   routingKey: string;
+}
+
+/**
+ * The publisher of dead letters: a channel of its own with confirms, apart from the one that sends
+ * commands, so that a dead letter the broker refuses (and the channel error that follows) cannot
+ * fail a command publish. It declares the dead-letter exchange, queues and their bindings.
+ */
+export function createDeadLetterPublisher(connection: Connection, topology: Topology): Publisher {
+  const declarations = controlPlaneDeclarations(topology);
+  return connection.createPublisher({
+    confirm: true,
+    maxAttempts: 2,
+    exchanges: declarations.exchanges.filter((e) => e.exchange === topology.deadLetterExchange),
+    queues: [declarations.deadLetterQueue, declarations.logsDeadLetterQueue],
+    queueBindings: declarations.queueBindings.filter((b) => b.exchange === topology.deadLetterExchange),
+  });
 }
 
 /**
