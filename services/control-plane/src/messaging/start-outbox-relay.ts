@@ -24,7 +24,7 @@ export interface OutboxRelayDeps {
 }
 
 /**
- * Starts the outbox relay loop. While the broker connection is down a pass claims nothing and
+ * Starts the outbox relay loop. While the broker connection is down (or blocked) a pass claims nothing and
  * returns at once (the rows stay unsent, their attempts untouched), so the loop neither spins nor
  * holds rows locked waiting for a connection; the connection's `connection` event wakes it as soon
  * as the broker is back. After a pass with failures, a wake is set for when the first row is due.
@@ -87,6 +87,8 @@ export function startOutboxRelay(deps: OutboxRelayDeps): WorkLoop {
     },
   });
   connection.on('connection', () => loop.wake());
+  // While the broker blocks publishers (a memory or disk alarm) the connection is not `ready` either.
+  connection.on('connection.unblocked', () => loop.wake());
   loop.start();
   return loop;
 }
