@@ -30,14 +30,17 @@ describe('the control plane queues on a real broker', () => {
       const deadLetterQueue =
         which === 'logsQueue' ? declarations.logsDeadLetterQueue : declarations.deadLetterQueue;
       const exchange = which === 'logsQueue' ? topology.logsExchange : topology.agentEventsExchange;
-      const publisher = connection.createPublisher({
-        confirm: true,
-        exchanges: declarations.exchanges,
-        queues: [queue, deadLetterQueue],
-        queueBindings: declarations.queueBindings.filter(
-          (b) => b.queue === queue.queue || b.queue === deadLetterQueue.queue,
-        ),
-      });
+      // Declared once, before anything uses them: on RabbitMQ 3.10 a consume that races the
+      // declaration of a new quorum queue can find its process not started yet (INTERNAL_ERROR).
+      for (const exchange of declarations.exchanges) await connection.exchangeDeclare(exchange);
+      await connection.queueDeclare(queue);
+      await connection.queueDeclare(deadLetterQueue);
+      for (const binding of declarations.queueBindings) {
+        if (binding.queue === queue.queue || binding.queue === deadLetterQueue.queue) {
+          await connection.queueBind(binding);
+        }
+      }
+      const publisher = connection.createPublisher({ confirm: true });
       let deliveries = 0;
       // Fails every time, as a message that crashes its consumer would.
       const poisoned = connection.createConsumer({ queue: queue.queue, queueOptions: queue }, () => {
