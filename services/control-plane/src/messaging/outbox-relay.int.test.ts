@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { connect as connectTcp, createServer, type Server, type Socket } from 'node:net';
 import { connect } from 'amqplib';
 import pino from 'pino';
 import { Connection, type Publisher, type ReturnedMessage } from 'rabbitmq-client';
@@ -314,6 +315,87 @@ describe('outbox relay loop through a broker outage', () => {
       await relay.stop(false);
       await publisher.close();
       await proxiedConnection.close();
+    }
+  });
+});
+
+/**
+ * A proxy that can hold every byte sent to the broker (a stalled network: the socket stays open, the
+ * broker hears nothing and confirms nothing) and pass them on later.
+ */
+async function startStallingProxy(target: { host: string; port: number }) {
+  let stalled = false;
+  const held: { to: Socket; data: Buffer }[] = [];
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = connectTcp(target);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on('error', () => socket.destroy());
+      socket.on('close', () => sockets.delete(socket));
+    }
+    client.on('data', (data: Buffer) => (stalled ? held.push({ to: upstream, data }) : upstream.write(data)));
+    upstream.on('data', (data: Buffer) => client.write(data));
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    port,
+    stall: () => void (stalled = true),
+    release: () => {
+      stalled = false;
+      for (const { to, data } of held.splice(0)) to.write(data);
+    },
+    close: () => {
+      for (const socket of sockets) socket.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('outbox relay and a stalled network', () => {
+  it('gives up on a publish the broker does not confirm in time, leaving the row unsent, and sends it later', async () => {
+    const broker = new URL(testAmqpUrl());
+    const proxy = await startStallingProxy({ host: broker.hostname, port: Number(broker.port || 5672) });
+    const proxied = new URL(broker);
+    proxied.hostname = '127.0.0.1';
+    proxied.port = String(proxy.port);
+    const stalledConnection = new Connection({ url: proxied.toString(), noDelay: true });
+    const publisher = stalledConnection.createPublisher({ confirm: true, maxAttempts: 1 });
+    const queue = await boundQueue('stalled');
+    const message = row('ExecuteTask', 'stalled');
+    try {
+      await stalledConnection.onConnect(5000);
+      await publisher.send({ exchange: exchange(), routingKey: 'warm-up' }, {}); // channel set up
+      await enqueue(message);
+      proxy.stall();
+      const result = await relayOutboxBatch(
+        deps.dataSource,
+        publisher,
+        new Map(),
+        options({ publishTimeoutMs: 300 }),
+      );
+      expect(result).toMatchObject({ published: 0, failed: 1 });
+      expect((await stored(message.messageId))?.last_error).toMatch(
+        /no confirm from the broker within 300 ms/,
+      );
+
+      // The network comes back: the held publish reaches the broker after all, and the row, still
+      // unsent, goes out again once due. At least once: the queue may hold it twice.
+      proxy.release();
+      await makeDue(message.messageId);
+      expect(await relayOutboxBatch(deps.dataSource, publisher, new Map(), options())).toMatchObject({
+        published: 1,
+      });
+      const received = await receive(queue, 2);
+      expect(new Set(received)).toEqual(new Set([message.messageId]));
+    } finally {
+      proxy.release();
+      await publisher.close();
+      await stalledConnection.close();
+      await proxy.close();
     }
   });
 });
