@@ -37,7 +37,10 @@ describe('serializeError', () => {
   it.each([
     ['a long message', new Error('y'.repeat(1_000_000))],
     ['a thrown string', 'z'.repeat(1_000_000)],
-    ['a message in the stack only', Object.assign(new Error('short'), { stack: `Error: ${'w'.repeat(100_000)}` })],
+    [
+      'a message in the stack only',
+      Object.assign(new Error('short'), { stack: `Error: ${'w'.repeat(100_000)}` }),
+    ],
   ])('bounds %s', (_, error) => {
     const serialized = serializeError(error);
     expect(serialized.message.length).toBeLessThan(LOGGED_MESSAGE_MAX_CHARS + 50);

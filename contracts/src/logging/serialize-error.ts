@@ -46,7 +46,8 @@ export function serializeError(error: unknown, depth = 0): SerializedError {
   else if (typeof code === 'number') serialized.code = code;
   if (typeof fields['errno'] === 'number') serialized.errno = fields['errno'];
   if (typeof fields['syscall'] === 'string') serialized.syscall = fields['syscall'].slice(0, 64);
-  if (typeof fields['stack'] === 'string') serialized.stack = stackFrames(`${type}: ${message}`, fields['stack']);
+  if (typeof fields['stack'] === 'string')
+    serialized.stack = stackFrames(`${type}: ${message}`, fields['stack']);
   if (depth < MAX_DEPTH) {
     // TypeORM keeps the driver's error apart from `cause`; it is the one worth keeping.
     const inner = fields['driverError'] ?? fields['cause'];

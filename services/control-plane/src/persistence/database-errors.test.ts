@@ -33,7 +33,10 @@ describe('isTransientDatabaseError', () => {
     ['client broken', new Error('Client has encountered a connection error and is not queryable')],
     ['pool ended', new Error('Cannot use a pool after calling end on the pool')],
     ['admin shutdown 57P01', pgError('57P01', 'terminating connection due to administrator command')],
-    ['crash shutdown 57P02', pgError('57P02', 'terminating connection because of crash of another server process')],
+    [
+      'crash shutdown 57P02',
+      pgError('57P02', 'terminating connection because of crash of another server process'),
+    ],
     ['starting up 57P03', pgError('57P03', 'the database system is starting up')],
     ['connection exception 08006', pgError('08006', 'connection failure')],
     ['connection exception 08001', pgError('08001', 'could not connect')],

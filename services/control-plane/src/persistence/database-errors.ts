@@ -79,7 +79,10 @@ function visit(error: unknown, depth: number): boolean {
   };
   if (typeof fields.code === 'string' && isTransientCode(fields.code)) return true;
   if (typeof fields.name === 'string' && TRANSIENT_TYPEORM_ERRORS.has(fields.name)) return true;
-  if (typeof fields.message === 'string' && TRANSIENT_MESSAGES.some((re) => re.test(fields.message as string))) {
+  if (
+    typeof fields.message === 'string' &&
+    TRANSIENT_MESSAGES.some((re) => re.test(fields.message as string))
+  ) {
     return true;
   }
   if (visit(fields.driverError, depth + 1) || visit(fields.cause, depth + 1)) return true;
