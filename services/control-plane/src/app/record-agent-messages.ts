@@ -14,7 +14,7 @@ import { WriteBatch } from '../persistence/write-batch.js';
 import { taskEventsPart, type NewTaskEvent } from '../persistence/task-event.writes.js';
 import type { AppDeps } from './app-deps.js';
 import { recordHeartbeats } from './record-heartbeats.js';
-import { effectsOfReport, type RowChanges } from './report-effects.js';
+import { effectsOfLateReport, effectsOfReport, type RowChanges } from './report-effects.js';
 
 export type RecordOutcome = 'applied' | 'ignored' | 'duplicate';
 
@@ -38,8 +38,10 @@ export async function recordAgentMessages(
     const results = new Map<string, RecordResult>();
     const beats: { heartbeat: AgentHeartbeat; occurredAt: Date }[] = [];
     const reports: ExecutionReport[] = [];
+    const seen = new Set<string>(); // copies of one message in a batch are applied once
     for (const message of messages) {
-      if (results.has(message.messageId)) continue;
+      if (seen.has(message.messageId)) continue;
+      seen.add(message.messageId);
       if (message.type === 'AgentHeartbeat') {
         beats.push({ heartbeat: message.payload, occurredAt: new Date(message.occurredAt) });
         results.set(message.messageId, { messageId: message.messageId, outcome: 'applied' });
@@ -136,6 +138,13 @@ async function applyReports(
     }
     const rowChanges = changes.get(execution.id) ?? { execution: {}, task: {} };
     changes.set(execution.id, rowChanges);
+    if (decision.kind === 'late') {
+      if (report.type === 'TaskAccepted' || report.type === 'TaskStarted') {
+        events.push(effectsOfLateReport(report, execution, rowChanges));
+      }
+      results.set(report.messageId, { messageId: report.messageId, outcome: 'applied' });
+      continue;
+    }
     events.push(effectsOfReport(report, decision, execution, rowChanges, now, deps.defaults.outputMaxBytes));
     released ||= decision.execution.release;
     results.set(report.messageId, { messageId: report.messageId, outcome: 'applied' });

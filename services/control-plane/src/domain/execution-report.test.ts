@@ -82,6 +82,28 @@ describe('decideReport', () => {
   });
 
   it.each([
+    ['TaskStarted', { startedAt: null }, 1, 3, 'late'],
+    ['TaskAccepted', { acceptedAt: null }, 1, 3, 'late'],
+    ['TaskStarted', { startedAt: new Date() }, 1, 3, 'ignored'], // a copy of one already recorded
+    ['TaskStarted', {}, 1, 3, 'ignored'], // the caller does not know: stale
+    ['TaskStarted', { startedAt: null }, 3, 3, 'ignored'], // the very report already applied
+    ['TaskProgress', { startedAt: null, acceptedAt: null }, 2, 3, 'ignored'],
+    ['TaskAccepted', { startedAt: null }, 1, 3, 'ignored'],
+  ] as const)(
+    'a %s with %o at sequence %i after %i was applied is %s',
+    (type, recorded, sequence, lastSequence, kind) => {
+      const r = report(type, sequence, type === 'TaskProgress' ? { percent: 1 } : {});
+      const decision = decideReport(
+        r,
+        { ...execution('Completed', lastSequence), ...recorded },
+        task('Completed'),
+        context,
+      );
+      expect(decision.kind).toBe(kind);
+    },
+  );
+
+  it.each([
     ['retryable with retries left', { retryable: true }, 0, 'Retrying', 5_000],
     ['retryable, none left', { retryable: true }, 3, 'Failed', null],
     ['not retryable', { retryable: false }, 0, 'Failed', null],

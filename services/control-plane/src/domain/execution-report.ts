@@ -11,6 +11,9 @@ export interface ExecutionView {
   nodeId: string;
   status: ExecutionStatus;
   lastSequence: number;
+  /** When the execution was accepted and started; null: not recorded (undefined: not known). */
+  acceptedAt?: Date | null;
+  startedAt?: Date | null;
 }
 
 export interface TaskView {
@@ -35,6 +38,11 @@ export interface ExecutionChange {
 
 export type ReportDecision =
   | { kind: 'ignored'; reason: string }
+  /**
+   * A start report (TaskAccepted, TaskStarted) that arrived after a later report of its execution
+   * was applied (a completion overtook it): recorded in the history with its time, state unchanged.
+   */
+  | { kind: 'late'; reason: string }
   | {
       kind: 'applied';
       execution: ExecutionChange;
@@ -62,6 +70,9 @@ export function decideReport(
     };
   }
   const sequence = report.payload.sequence;
+  if (sequence < execution.lastSequence && isUnrecordedStart(report, execution)) {
+    return { kind: 'late', reason: `late ${report.type}: sequence ${sequence} < ${execution.lastSequence}` };
+  }
   if (sequence <= execution.lastSequence) {
     return {
       kind: 'ignored',
@@ -142,4 +153,11 @@ export function decideReport(
       retryAt,
     };
   }
+}
+
+/** A TaskAccepted or TaskStarted whose moment the execution does not have yet. */
+function isUnrecordedStart(report: ExecutionReport, execution: ExecutionView): boolean {
+  if (report.type === 'TaskAccepted') return execution.acceptedAt === null;
+  if (report.type === 'TaskStarted') return execution.startedAt === null;
+  return false;
 }

@@ -10,6 +10,8 @@ export interface LockedExecution {
   nodeId: string;
   status: ExecutionStatus;
   lastSequence: number;
+  acceptedAt: Date | null;
+  startedAt: Date | null;
   correlationId: string;
   taskStatus: TaskStatus;
   retryCount: number;
@@ -29,6 +31,7 @@ export async function lockExecutionsWithTasks(
   if (executionIds.length === 0) return new Map();
   const rows: Record<string, unknown>[] = await manager.query(
     `SELECT e.id, e.task_id, e.org_id, e.node_id, e.status, e.last_sequence, e.correlation_id,
+            e.accepted_at, e.started_at,
             t.status AS task_status, t.retry_count, t.max_retries, t.started_at AS task_started_at,
             t.current_execution_id
        FROM executions e JOIN tasks t ON t.id = e.task_id
@@ -47,6 +50,8 @@ export async function lockExecutionsWithTasks(
         nodeId: row['node_id'] as string,
         status: row['status'] as ExecutionStatus,
         lastSequence: row['last_sequence'] as number,
+        acceptedAt: row['accepted_at'] as Date | null,
+        startedAt: row['started_at'] as Date | null,
         correlationId: row['correlation_id'] as string,
         taskStatus: row['task_status'] as TaskStatus,
         retryCount: row['retry_count'] as number,
