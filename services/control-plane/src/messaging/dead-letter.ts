@@ -1,4 +1,5 @@
 import type { AsyncMessage, Publisher } from 'rabbitmq-client';
+import { encodeJson } from '@meridian/contracts/json-depth';
 import { DEAD_LETTER_REASON_HEADER } from '@meridian/contracts/topology';
 
 /** Where a consumer parks what it cannot process: the dead-letter exchange, keyed by the source. */
@@ -41,5 +42,5 @@ export function rawBody(message: AsyncMessage): Buffer {
   const body: unknown = message.body;
   if (Buffer.isBuffer(body)) return body;
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  return Buffer.from(JSON.stringify(body ?? null), 'utf8');
+  return Buffer.from(encodeJson(body ?? null), 'utf8');
 }
