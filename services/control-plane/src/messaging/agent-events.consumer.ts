@@ -6,6 +6,7 @@ import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messag
 import type { RecordResult } from '../app/record-agent-messages.js';
 import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
+import { recordInvalidEndReport } from './invalid-end-report.js';
 import { MessageBatcher, oneByOneOnFailure } from './message-batcher.js';
 
 export interface AgentEventsConsumerOptions {
@@ -44,8 +45,10 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
   const consumer = options.connection.createConsumer(
     queueConsumerProps(declarations, declarations.agentEventsQueue, options.prefetch),
     async (message) => {
-      const parsed = parseAgentMessage(rawBody(message));
+      const body = rawBody(message);
+      const parsed = parseAgentMessage(body);
       if (!parsed.ok) {
+        await recordInvalidEndReport(body, parsed.reason, (failure) => batcher.add(failure), logger);
         logger.warn({ reason: parsed.reason, routingKey: message.routingKey }, 'agent message dead-lettered');
         await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason);
         return ConsumerStatus.ACK;
