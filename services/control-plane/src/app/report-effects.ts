@@ -1,6 +1,6 @@
 import type { ExecutionReport } from '@meridian/contracts/messages/agent-message';
 import type { CapturedOutput } from '@meridian/contracts/messages/agent-events';
-import { clampText } from '../domain/clamp-text.js';
+import { clampText, INT4_MAX } from '@meridian/contracts/storable';
 import type { ReportDecision } from '../domain/execution-report.js';
 import type { LockedExecution } from '../persistence/execution-with-task.js';
 import type { ExecutionUpdate, TaskUpdate } from '../persistence/report.writes.js';
@@ -19,7 +19,10 @@ function outputColumns(output: CapturedOutput | undefined, maxBytes: number): Pa
   return {
     output: stdout.text,
     errorOutput: stderr.text,
-    outputTruncatedBytes: output.truncatedBytes + stdout.droppedBytes + stderr.droppedBytes,
+    outputTruncatedBytes: Math.min(
+      INT4_MAX,
+      output.truncatedBytes + stdout.droppedBytes + stderr.droppedBytes,
+    ),
   };
 }
 

@@ -14,6 +14,7 @@ import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.
 import { deadLetter, rawBody } from './dead-letter.js';
 import { isolateFailures, MessageBatcher, type Settled } from './message-batcher.js';
 import { RetryStoppedError, TransientRetry } from './transient-retry.js';
+import { recordInvalidEndReport } from './invalid-end-report.js';
 
 export interface AgentEventsConsumerOptions {
   connection: Connection;
@@ -69,6 +70,13 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): A
         logger.warn({ err: error, size }, 'batch failed; applying its messages one by one'),
     }),
   );
+  // A salvaged end report goes through the batcher like any report; if it cannot be applied, the
+  // original is dead-lettered all the same.
+  const applyFailure = async (failure: AgentMessage): Promise<RecordResult> => {
+    const settled = await batcher.add(failure);
+    if (!settled.ok) throw settled.error;
+    return settled.value;
+  };
   const deadLetterTarget = {
     exchange: topology.deadLetterExchange,
     routingKey: topology.agentEventsDeadLetterKey,
@@ -79,6 +87,12 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): A
     async (message) => {
       const parsed = parseSafely(message);
       if (!parsed.ok) {
+        try {
+          await recordInvalidEndReport(rawBody(message), parsed.reason, applyFailure, logger);
+        } catch (error) {
+          if (error instanceof RetryStoppedError) return ConsumerStatus.REQUEUE;
+          logger.warn({ err: error, messageId: message.messageId }, 'invalid end report not applied');
+        }
         logger.warn(
           {
             reason: truncateText(parsed.reason, LOGGED_REASON_CHARS),

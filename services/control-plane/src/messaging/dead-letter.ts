@@ -2,6 +2,7 @@ import type { AsyncMessage, Connection, Publisher } from 'rabbitmq-client';
 import type { Topology } from '@meridian/contracts/topology';
 import { controlPlaneDeclarations } from './broker-topology.js';
 import { DEAD_LETTER_LIMITS, deadLetterHeaders, truncateUtf8 } from './dead-letter-headers.js';
+import { encodeJson } from '@meridian/contracts/json-depth';
 
 /** Where a consumer parks what it cannot process: the dead-letter exchange, keyed by the source. */
 export interface DeadLetterTarget {
@@ -69,5 +70,5 @@ export function rawBody(message: AsyncMessage): Buffer {
   const body: unknown = message.body;
   if (Buffer.isBuffer(body)) return body;
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  return Buffer.from(JSON.stringify(body ?? null), 'utf8');
+  return Buffer.from(encodeJson(body ?? null), 'utf8');
 }
