@@ -30,6 +30,7 @@ import { createDataSource } from './persistence/data-source.js';
 import { runMigrations } from './persistence/migrate.js';
 import { NotificationListener } from './persistence/notification-listener.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
+import { createLostNodeSweep } from './scheduler/lost-node-sweep.js';
 import { WorkLoop } from './scheduler/work-loop.js';
 
 export interface RunningControlPlane {
@@ -133,6 +134,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     pass: () => expireOverdueExecutions(deps, 100),
   });
+  const lostNodeSweep = createLostNodeSweep(deps);
   const retention = new WorkLoop({
     name: 'retention',
     batchSize: 1000,
@@ -170,6 +172,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   relay.start();
   dispatcher.start();
   deadlineSweep.start();
+  lostNodeSweep.start();
   retention.start();
 
   let shuttingDown = false;
@@ -217,6 +220,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await logs?.consumer.close();
       await logs?.drain();
       await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
+      await lostNodeSweep.stop(false);
       await relay.stop(true);
       await listener.stop();
       await liveLogs.close();
