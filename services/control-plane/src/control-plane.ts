@@ -134,7 +134,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     pass: () => expireOverdueExecutions(deps, 100),
   });
-  const lostNodeSweep = createLostNodeSweep(deps);
+  const lostNodeSweep = createLostNodeSweep(deps, () => connection.ready);
   const retention = new WorkLoop({
     name: 'retention',
     batchSize: 1000,

@@ -12,12 +12,18 @@ import { giveUpExecutions } from './give-up-executions.js';
  * node once that node is back) and a CancelTask queued for the node in case the work still runs.
  * Safe on several replicas: rows are claimed with SKIP LOCKED, and executions left over by a
  * pass (batch full, rows locked elsewhere) are found by the next one, since the node stays lost
- * until it heartbeats. Returns how many nodes and executions it handled.
+ * until it heartbeats. With `markLost` false the pass declares no node lost (the caller cannot
+ * tell silence from its own deafness yet) but still ends the executions of nodes already lost.
+ * Returns how many nodes and executions it handled.
  */
-export async function giveUpLostNodes(deps: AppDeps, batchSize: number): Promise<number> {
+export async function giveUpLostNodes(
+  deps: AppDeps,
+  batchSize: number,
+  options: { markLost: boolean } = { markLost: true },
+): Promise<number> {
   const now = deps.clock.now();
   return deps.dataSource.transaction(async (manager) => {
-    const nodes = await markLostNodes(deps, manager, now, batchSize);
+    const nodes = options.markLost ? await markLostNodes(deps, manager, now, batchSize) : 0;
     const due: { id: string }[] = await manager.query(
       `SELECT e.id FROM executions e JOIN nodes n ON n.id = e.node_id
         WHERE e.released_at IS NULL AND n.lost_at IS NOT NULL
