@@ -1,7 +1,5 @@
 import type { EntityManager } from 'typeorm';
 import { decideGiveUp, type GiveUpCause } from '../domain/execution-give-up.js';
-import { ExecutionEntity } from '../persistence/entities/execution.entity.js';
-import { TaskEntity } from '../persistence/entities/task.entity.js';
 import type { LockedExecution } from '../persistence/execution-with-task.js';
 import {
   DISPATCH_CHANNEL,
@@ -9,6 +7,12 @@ import {
   outboxPart,
   type NewOutboxMessage,
 } from '../persistence/outbox.writes.js';
+import {
+  executionUpdatesPart,
+  taskUpdatesPart,
+  type ExecutionUpdate,
+  type TaskUpdate,
+} from '../persistence/report.writes.js';
 import { taskEventsPart, type NewTaskEvent } from '../persistence/task-event.writes.js';
 import { WriteBatch } from '../persistence/write-batch.js';
 import type { AppDeps } from './app-deps.js';
@@ -50,9 +54,10 @@ export async function giveUpExecutions(
   data: (execution: LockedExecution) => Record<string, unknown>,
 ): Promise<number> {
   const meta = CAUSES[cause];
+  const executionUpdates: ExecutionUpdate[] = [];
+  const taskUpdates: TaskUpdate[] = [];
   const events: NewTaskEvent[] = [];
   const cancels: NewOutboxMessage[] = [];
-  let ended = 0;
   for (const execution of executions) {
     const decision = decideGiveUp(
       cause,
@@ -70,26 +75,24 @@ export async function giveUpExecutions(
       { now, random: deps.random(), retryPolicy: deps.retryPolicy },
     );
     if (decision.kind === 'skip') continue;
-    ended += 1;
-    await manager.update(
-      ExecutionEntity,
-      { id: execution.id },
-      { status: decision.executionStatus, releasedAt: now, completedAt: now, errorMessage: meta.error },
-    );
+    executionUpdates.push({
+      id: execution.id,
+      status: decision.executionStatus,
+      lastSequence: execution.lastSequence,
+      releasedAt: now,
+      completedAt: now,
+      errorMessage: meta.error,
+    });
     const moved = decision.task?.result.ok ? decision.task.result : null;
     if (moved) {
-      const retrying = moved.to === 'Retrying';
-      await manager.update(
-        TaskEntity,
-        { id: execution.taskId },
-        {
-          status: moved.to,
-          updatedAt: now,
-          ...(retrying
-            ? { retryCount: execution.retryCount + 1, runAfter: decision.retryAt ?? now }
-            : { completedAt: now }),
-        },
-      );
+      taskUpdates.push({
+        id: execution.taskId,
+        status: moved.to,
+        updatedAt: now,
+        ...(moved.to === 'Retrying'
+          ? { retryCount: execution.retryCount + 1, runAfter: decision.retryAt ?? now }
+          : { completedAt: now }),
+      });
     }
     const base = {
       orgId: execution.orgId,
@@ -125,12 +128,14 @@ export async function giveUpExecutions(
       }),
     );
   }
-  if (ended === 0) return 0;
+  if (executionUpdates.length === 0) return 0;
   await new WriteBatch()
+    .add(executionUpdatesPart(executionUpdates))
+    .add(taskUpdatesPart(taskUpdates))
     .add(taskEventsPart(events))
     .add(outboxPart(cancels))
     .notify(OUTBOX_CHANNEL)
     .notify(DISPATCH_CHANNEL)
     .run(manager);
-  return ended;
+  return executionUpdates.length;
 }
