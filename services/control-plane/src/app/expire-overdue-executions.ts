@@ -13,8 +13,11 @@ export async function expireOverdueExecutions(deps: AppDeps, batchSize: number):
   const cutoff = new Date(now.getTime() - deps.defaults.timeoutGraceSeconds * 1000);
   return deps.dataSource.transaction(async (manager) => {
     const due: { id: string }[] = await manager.query(
-      `SELECT id FROM executions WHERE released_at IS NULL AND deadline < $1
-        ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED`,
+      // Both rows claimed without waiting, so that the sweep never waits in a lock cycle with a
+      // batch of reports; what is skipped is taken by a later pass.
+      `SELECT e.id FROM executions e JOIN tasks t ON t.id = e.task_id
+        WHERE e.released_at IS NULL AND e.deadline < $1
+        ORDER BY e.deadline LIMIT $2 FOR UPDATE OF e, t SKIP LOCKED`,
       [cutoff, batchSize],
     );
     if (due.length === 0) return 0;

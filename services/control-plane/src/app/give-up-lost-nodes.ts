@@ -25,9 +25,11 @@ export async function giveUpLostNodes(
   return deps.dataSource.transaction(async (manager) => {
     const nodes = options.markLost ? await markLostNodes(deps, manager, now, batchSize) : 0;
     const due: { id: string }[] = await manager.query(
-      `SELECT e.id FROM executions e JOIN nodes n ON n.id = e.node_id
+      // Both rows claimed without waiting: a row a report or a user holds is taken by a later pass,
+      // and the sweep never waits in a lock cycle with them.
+      `SELECT e.id FROM executions e JOIN nodes n ON n.id = e.node_id JOIN tasks t ON t.id = e.task_id
         WHERE e.released_at IS NULL AND n.lost_at IS NOT NULL
-        ORDER BY e.id LIMIT $1 FOR UPDATE OF e SKIP LOCKED`,
+        ORDER BY t.id, e.id LIMIT $1 FOR UPDATE OF e, t SKIP LOCKED`,
       [batchSize],
     );
     if (due.length === 0) return nodes;

@@ -232,6 +232,28 @@ describe('lost nodes', () => {
     expect(events.at(-1)!.data).toEqual({ retriesUsed: 0, maxRetries: 0, cause: 'NodeLost' });
   });
 
+  it('gives up each execution once when several replicas sweep at the same time', async () => {
+    const org = freshOrg();
+    await org.beat(org.a, 10);
+    const created = [];
+    for (let i = 0; i < 10; i += 1) created.push(await createTask(deps, org.actor, body({ name: `c${i}` })));
+    await dispatchPendingTasks(deps, 100);
+    deps.clock.advance(LOST_AFTER_MS + 1);
+    await Promise.all([giveUpLostNodes(deps, 7), giveUpLostNodes(deps, 7), giveUpLostNodes(deps, 7)]);
+    // Passes that found their batch full come back for the rest, as the work loop does.
+    while ((await giveUpLostNodes(deps, 7)) > 0);
+    const ids = created.map((t) => t.id);
+    const lost: { task_id: string; count: string }[] = await deps.dataSource.query(
+      `SELECT task_id, count(*) AS count FROM task_events
+        WHERE type = 'ExecutionLost' AND task_id = ANY($1::uuid[]) GROUP BY task_id`,
+      [ids],
+    );
+    expect(lost.map((row) => Number(row.count))).toEqual(ids.map(() => 1));
+    const rows = await tasks().findBy(ids.map((id) => ({ id })));
+    expect(rows.every((row) => row.status === 'Retrying' && row.retryCount === 1)).toBe(true);
+    expect(await nodeEvents(org.a)).toHaveLength(1);
+  });
+
   it('frees the slot of an execution being cancelled, and leaves its cancelled task alone', async () => {
     const org = freshOrg();
     await org.beat(org.a);
