@@ -34,6 +34,33 @@ const StorableJsonObjectSchema = JsonObjectSchema.superRefine(refuseUnstorableJs
 const NO_NUL = 'must not contain NUL or lone surrogates';
 /** Text a person sends: PostgreSQL cannot store NUL (nor jsonb a lone surrogate), so it is a 400. */
 const text = () => z.string().refine((value) => !isUnstorableText(value), NO_NUL);
+const DAY_SECONDS = 86_400;
+
+/**
+ * A task's own retry backoff, replacing the control plane's (`RETRY_POLICY`): a fixed list of
+ * delays (the last repeats; the configured jitter applies), or exponential with full jitter:
+ * a random delay between 0 and min(maxSeconds, baseSeconds × 2^retry).
+ */
+export const TaskRetryPolicySchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('fixed'),
+      backoffSeconds: z.array(z.number().int().min(0).max(DAY_SECONDS)).min(1).max(20),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('exponential'),
+      baseSeconds: z.number().int().min(1).max(DAY_SECONDS),
+      maxSeconds: z.number().int().min(1).max(DAY_SECONDS),
+    })
+    .strict()
+    .refine((policy) => policy.maxSeconds >= policy.baseSeconds, {
+      message: 'maxSeconds must be at least baseSeconds',
+      path: ['maxSeconds'],
+    }),
+]);
+export type TaskRetryPolicy = z.infer<typeof TaskRetryPolicySchema>;
 
 export const CreateTaskBodySchema = z
   .object({
@@ -49,6 +76,7 @@ export const CreateTaskBodySchema = z
     metadata: StorableJsonObjectSchema.default({}),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
     maxRetries: z.number().int().min(0).max(20).optional(),
+    retryPolicy: TaskRetryPolicySchema.optional(),
   })
   .strict();
 export type CreateTaskBody = z.infer<typeof CreateTaskBodySchema>;
@@ -69,6 +97,8 @@ export const TaskSchema = z.object({
   timeoutSeconds: z.number().int(),
   maxRetries: z.number().int(),
   retryCount: z.number().int(),
+  /** The task's own backoff; null: the control plane's configured one. */
+  retryPolicy: TaskRetryPolicySchema.nullable(),
   scheduledAt: z.string().nullable(),
   nextAttemptAt: z.string().nullable(),
   createdAt: z.string(),

@@ -32,6 +32,7 @@ import { createDataSource } from './persistence/data-source.js';
 import { runMigrations } from './persistence/migrate.js';
 import { NotificationListener } from './persistence/notification-listener.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
+import { createLostNodeSweep } from './scheduler/lost-node-sweep.js';
 import { WorkLoop } from './scheduler/work-loop.js';
 
 export interface RunningControlPlane {
@@ -102,6 +103,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     pass: () => expireOverdueExecutions(deps, 100),
   });
+  const lostNodeSweep = createLostNodeSweep(deps, () => connection.ready);
   const retention = new WorkLoop({
     name: 'retention',
     batchSize: 1000,
@@ -145,6 +147,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   consumers.track('live-logs', liveLogs.brokerConsumer);
   dispatcher.start();
   deadlineSweep.start();
+  lostNodeSweep.start();
   retention.start();
 
   let shuttingDown = false;
@@ -188,6 +191,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await agentEvents.close(); // stops waiting for an absent database: what waits is requeued
       await logs?.close();
       await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
+      await lostNodeSweep.stop(false);
       await relay.stop(true);
       await listener.stop();
       await liveLogs.close();

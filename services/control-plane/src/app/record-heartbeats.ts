@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
+import { recordReturnedNodes } from './record-returned-nodes.js';
 
 /**
  * Upserts the node rows of a batch of heartbeats in one statement (only the newest beat per node),
@@ -24,6 +25,7 @@ export async function recordHeartbeats(
   const rows = [...newest.values()]
     .map((b) => b.heartbeat)
     .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+  await recordReturnedNodes(manager, rows, now);
   const updated: { id: string }[] = await manager.query(
     `INSERT INTO nodes AS n (id, org_id, agent_id, agent_version, protocol_version, capacity, reported_running,
                              labels, draining, first_seen_at, last_seen_at)
@@ -36,7 +38,7 @@ export async function recordHeartbeats(
        agent_id = EXCLUDED.agent_id, agent_version = EXCLUDED.agent_version,
        protocol_version = EXCLUDED.protocol_version, capacity = EXCLUDED.capacity,
        reported_running = EXCLUDED.reported_running, labels = EXCLUDED.labels, draining = EXCLUDED.draining,
-       last_seen_at = EXCLUDED.last_seen_at
+       last_seen_at = EXCLUDED.last_seen_at, lost_at = NULL
      WHERE n.org_id = EXCLUDED.org_id
      RETURNING n.id`,
     [

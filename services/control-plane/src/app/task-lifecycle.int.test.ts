@@ -204,7 +204,7 @@ describe('task lifecycle on a real database', () => {
 
   it('times out an execution whose deadline passed without an end report', async () => {
     const { actor } = await freshOrg();
-    const created = await createTask(deps, actor, body({ timeoutSeconds: 10 }));
+    const created = await createTask(deps, actor, body({ timeoutSeconds: 10, maxRetries: 0 }));
     await dispatchPendingTasks(deps, 100);
     deps.clock.advance(10_000 + 30_000 + 1);
     expect(await expireOverdueExecutions(deps, 100)).toBeGreaterThanOrEqual(1);

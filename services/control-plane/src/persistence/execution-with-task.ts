@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import type { ExecutionStatus } from '@meridian/contracts/api/execution';
-import type { TaskStatus } from '@meridian/contracts/api/task';
+import type { TaskRetryPolicy, TaskStatus } from '@meridian/contracts/api/task';
 
 /** The columns a report or a sweep needs to decide, read with both rows locked. */
 export interface LockedExecution {
@@ -16,6 +16,7 @@ export interface LockedExecution {
   taskStatus: TaskStatus;
   retryCount: number;
   maxRetries: number;
+  retryPolicy: TaskRetryPolicy | null;
   taskStartedAt: Date | null;
   currentExecutionId: string | null;
 }
@@ -32,7 +33,7 @@ export async function lockExecutionsWithTasks(
   const rows: Record<string, unknown>[] = await manager.query(
     `SELECT e.id, e.task_id, e.org_id, e.node_id, e.status, e.last_sequence, e.correlation_id,
             e.accepted_at, e.started_at,
-            t.status AS task_status, t.retry_count, t.max_retries, t.started_at AS task_started_at,
+            t.status AS task_status, t.retry_count, t.max_retries, t.retry_policy, t.started_at AS task_started_at,
             t.current_execution_id
        FROM executions e JOIN tasks t ON t.id = e.task_id
       WHERE e.id = ANY($1::uuid[])
@@ -56,6 +57,7 @@ export async function lockExecutionsWithTasks(
         taskStatus: row['task_status'] as TaskStatus,
         retryCount: row['retry_count'] as number,
         maxRetries: row['max_retries'] as number,
+        retryPolicy: row['retry_policy'] as TaskRetryPolicy | null,
         taskStartedAt: row['task_started_at'] as Date | null,
         currentExecutionId: row['current_execution_id'] as string | null,
       },
