@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { HEARTBEAT_INTERVAL_SECONDS } from '@meridian/contracts/messages/agent-heartbeat';
+import { HEARTBEAT_INTERVAL_SECONDS, NodeLabelsSchema } from '@meridian/contracts/messages/agent-heartbeat';
+import { identifierText } from '@meridian/contracts/storable';
 import { DEFAULT_TOPOLOGY_PREFIX, isValidNodeId } from '@meridian/contracts/topology';
 
 /**
@@ -9,31 +10,34 @@ import { DEFAULT_TOPOLOGY_PREFIX, isValidNodeId } from '@meridian/contracts/topo
  */
 const TASK_ENV_PASSTHROUGH = ['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR'];
 
-const labelList = z.string().transform((value, ctx) => {
-  const labels: Record<string, string> = {};
-  for (const entry of value.split(',')) {
-    if (entry.trim() === '') continue;
-    const separator = entry.indexOf('=');
-    const key = separator === -1 ? '' : entry.slice(0, separator).trim();
-    if (key === '') {
-      ctx.addIssue({
-        code: 'custom',
-        message: `"${entry.trim()}" is not key=value (e.g. region=eu,gpu=true)`,
-      });
-      return z.NEVER;
+const labelList = z
+  .string()
+  .transform((value, ctx) => {
+    const labels: Record<string, string> = {};
+    for (const entry of value.split(',')) {
+      if (entry.trim() === '') continue;
+      const separator = entry.indexOf('=');
+      const key = separator === -1 ? '' : entry.slice(0, separator).trim();
+      if (key === '') {
+        ctx.addIssue({
+          code: 'custom',
+          message: `"${entry.trim()}" is not key=value (e.g. region=eu,gpu=true)`,
+        });
+        return z.NEVER;
+      }
+      labels[key] = entry.slice(separator + 1).trim();
     }
-    labels[key] = entry.slice(separator + 1).trim();
-  }
-  return labels;
-});
+    return labels;
+  })
+  .pipe(NodeLabelsSchema);
 
 const ConfigSchema = z.object({
   AMQP_URL: z.string().min(1).default('amqp://guest:guest@127.0.0.1:5672'),
   NODE_ID: z
     .string()
     .refine(isValidNodeId, 'letters, digits, ".", "_" and "-", at most 200, not starting with a sign'),
-  ORG_ID: z.string().min(1).max(200),
-  AGENT_ID: z.string().min(1).max(200).optional(),
+  ORG_ID: identifierText(200),
+  AGENT_ID: identifierText(200).optional(),
   MAX_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
   LABELS: labelList.default({}),
   TOPOLOGY_PREFIX: z

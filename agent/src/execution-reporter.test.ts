@@ -1,6 +1,12 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
+import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messages/agent-message';
+import {
+  ERROR_MAX_BYTES,
+  OUTPUT_STREAM_MAX_BYTES,
+  PROGRESS_MESSAGE_MAX_BYTES,
+  RESULT_MAX_BYTES,
+} from '@meridian/contracts/messages/limits';
 import { ExecutionReporter } from './execution-reporter.js';
 
 function setup() {
@@ -52,7 +58,9 @@ describe('ExecutionReporter', () => {
     });
     expect(sent[1]?.payload).toMatchObject({ pid: 123 });
     expect(sent[2]?.payload).toMatchObject({ percent: 100 });
-    expect((sent[2]?.payload as { message: string }).message).toHaveLength(2000);
+    const message = (sent[2]?.payload as { message: string }).message;
+    expect(Buffer.byteLength(message)).toBeLessThanOrEqual(PROGRESS_MESSAGE_MAX_BYTES);
+    expect(message).toMatch(/^x+\n…\[\d+ bytes dropped\]…\nx+$/);
   });
 
   it('reports Started before the first progress, and nothing after the terminal report', async () => {
@@ -62,6 +70,40 @@ describe('ExecutionReporter', () => {
     reporter.progress(20);
     reporter.started();
     expect(sent.map((m) => m.type)).toEqual(['TaskStarted', 'TaskProgress', 'TaskFailed']);
-    expect((sent[2]?.payload as { error: string }).error).toHaveLength(10_000);
+    expect(Buffer.byteLength((sent[2]?.payload as { error: string }).error)).toBeLessThanOrEqual(
+      ERROR_MAX_BYTES,
+    );
+  });
+
+  const deep = (levels: number): unknown => (levels === 0 ? 'leaf' : { next: deep(levels - 1) });
+
+  it.each<[string, (reporter: ExecutionReporter) => Promise<void>]>([
+    [
+      'an error of 12,000 characters',
+      (r) => r.failed({ error: 'é'.repeat(12_000), exitCode: 1, retryable: true }),
+    ],
+    ['a NUL in the error', (r) => r.failed({ error: 'bad\u0000byte', exitCode: 1, retryable: true })],
+    ['a lone surrogate in the reason', (r) => r.cancelled({ reason: 'cut \ud800 here' })],
+    [
+      'output past the protocol limit, with a NUL',
+      (r) =>
+        r.completed({
+          exitCode: 0,
+          durationMs: 1,
+          output: { stdout: `a\u0000b${'o'.repeat(OUTPUT_STREAM_MAX_BYTES)}`, stderr: '', truncatedBytes: 7 },
+        }),
+    ],
+    ['a result nested 40 deep', (r) => r.completed({ exitCode: 0, durationMs: 1, result: deep(40) })],
+    [
+      'a result past RESULT_MAX_BYTES',
+      (r) => r.completed({ exitCode: 0, durationMs: 1, result: { big: 'r'.repeat(RESULT_MAX_BYTES) } }),
+    ],
+  ])('sends %s within the limits: the contracts take the report unchanged', async (_, report) => {
+    const { reporter, sent } = setup();
+    await report(reporter);
+    const message = sent.at(-1)!;
+    const parsed = parseAgentMessage(message);
+    expect(parsed).toEqual({ ok: true, message });
+    expect(JSON.stringify(message)).not.toMatch(/\\u0000|\\ud800/);
   });
 });

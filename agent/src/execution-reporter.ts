@@ -3,11 +3,22 @@ import type { Logger } from 'pino';
 import { buildEnvelope } from '@meridian/contracts/messages/envelope';
 import {
   AGENT_EVENT_SCHEMA_VERSION,
+  clampCapturedOutput,
+  type CapturedOutput,
   type TaskCancelled,
   type TaskCompleted,
   type TaskFailed,
 } from '@meridian/contracts/messages/agent-events';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
+import {
+  ERROR_MAX_BYTES,
+  PROGRESS_MESSAGE_MAX_BYTES,
+  REASON_MAX_BYTES,
+  RESULT_MAX_BYTES,
+  RESULT_MAX_DEPTH,
+} from '@meridian/contracts/messages/limits';
+import { toStorableJson } from '@meridian/contracts/storable-json';
+import { toStorableClampedText } from '@meridian/contracts/storable';
 
 /** Sends one message and resolves once the broker confirmed it; see ReportPublisher. */
 export type PublishMessage = (message: AgentMessage) => Promise<void>;
@@ -23,6 +34,11 @@ function summarise(payload: AgentMessage['payload']): Record<string, unknown> {
 }
 
 type ReportFields<T> = Omit<T, 'taskId' | 'executionId' | 'sequence' | 'lastLogSeq'>;
+
+/** The output within the protocol's limits (docs/protocol.md): the control plane takes it whole. */
+function withinLimits(output: CapturedOutput | undefined): { output?: CapturedOutput } {
+  return output ? { output: clampCapturedOutput(output) } : {};
+}
 
 export interface ExecutionReporterOptions {
   publish: PublishMessage;
@@ -82,7 +98,9 @@ export class ExecutionReporter {
     const payload = {
       ...this.#ids(),
       percent: Number.isFinite(percent) ? Math.min(100, Math.max(0, percent)) : 0,
-      ...(message === undefined ? {} : { message: message.slice(0, 2000) }),
+      ...(message === undefined
+        ? {}
+        : { message: toStorableClampedText(message, PROGRESS_MESSAGE_MAX_BYTES) }),
     };
     this.#sendInBackground(
       buildEnvelope('TaskProgress', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload),
@@ -91,7 +109,17 @@ export class ExecutionReporter {
 
   async completed(fields: ReportFields<TaskCompleted>): Promise<void> {
     const lastLogSeq = await this.#endLog();
-    const payload: TaskCompleted = { ...this.#ids(), ...fields, ...lastLogSeq };
+    const payload: TaskCompleted = {
+      ...this.#ids(),
+      ...fields,
+      ...withinLimits(fields.output),
+      ...(fields.result === undefined
+        ? {}
+        : {
+            result: toStorableJson(fields.result, { maxBytes: RESULT_MAX_BYTES, maxDepth: RESULT_MAX_DEPTH }),
+          }),
+      ...lastLogSeq,
+    };
     return this.#send(buildEnvelope('TaskCompleted', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
   }
 
@@ -100,7 +128,8 @@ export class ExecutionReporter {
     const payload: TaskFailed = {
       ...this.#ids(),
       ...fields,
-      error: fields.error.slice(0, 10_000),
+      ...withinLimits(fields.output),
+      error: toStorableClampedText(fields.error, ERROR_MAX_BYTES),
       ...lastLogSeq,
     };
     return this.#send(buildEnvelope('TaskFailed', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));
@@ -111,7 +140,10 @@ export class ExecutionReporter {
     const payload: TaskCancelled = {
       ...this.#ids(),
       ...fields,
-      reason: fields.reason?.slice(0, 1000),
+      ...withinLimits(fields.output),
+      ...(fields.reason === undefined
+        ? {}
+        : { reason: toStorableClampedText(fields.reason, REASON_MAX_BYTES) }),
       ...lastLogSeq,
     };
     return this.#send(buildEnvelope('TaskCancelled', AGENT_EVENT_SCHEMA_VERSION, this.#fields(), payload));

@@ -16,7 +16,11 @@ export interface Topology {
   /** Agents publish LogChunk here (topic), routing key `logKey(nodeId)`; never in the way of commands or reports. */
   logsExchange: string;
   logKey(nodeId: string): string;
-  /** Every control-plane replica consumes this one queue: each line is stored once. */
+  /**
+   * Every control-plane replica consumes this one queue: each line is stored once. A quorum queue
+   * with a delivery limit; it replaced the classic `<prefix>.control-plane.logs`, which had none
+   * (docs/reliability.md says how to remove the old one).
+   */
   logsQueue: string;
   logsDeadLetterQueue: string;
   logsDeadLetterKey: string;
@@ -81,7 +85,7 @@ export function topology(prefix: string = DEFAULT_TOPOLOGY_PREFIX): Topology {
     agentEventsDeadLetterKey: 'agent-events',
     logsExchange: `${prefix}.logs`,
     logKey: (nodeId) => `node.${nodeId}`,
-    logsQueue: `${prefix}.control-plane.logs`,
+    logsQueue: `${prefix}.control-plane.log-chunks`,
     logsDeadLetterQueue: `${prefix}.logs.dead-letter`,
     logsDeadLetterKey: 'logs',
     liveLogsExchange: `${prefix}.logs.live`,

@@ -44,7 +44,9 @@ export interface Stack {
  * broker prefix of the file's own. Call at the top level of the file; the stack is torn down in
  * afterAll, broker objects included.
  */
-export function useStack(options: { capacity?: number; env?: Record<string, string> } = {}): Stack {
+export function useStack(
+  options: { capacity?: number; env?: Record<string, string>; agentEnv?: Record<string, string> } = {},
+): Stack {
   // Registered first so that it runs after the stops below and catches what they missed.
   failOnLeakedProcesses();
   const database = useTestDatabase();
@@ -67,6 +69,7 @@ export function useStack(options: { capacity?: number; env?: Record<string, stri
       nodeId: stack.nodeId,
       orgId: stack.orgId,
       maxConcurrency: options.capacity ?? 10,
+      env: options.agentEnv,
     });
     stack.tokenFor = (orgId, permissions = ALL_PERMISSIONS) =>
       signToken({ secret: TEST_JWT_SECRET, orgId, sub: 'e2e-user', permissions });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INT4_MAX } from '../storable.js';
 import { LogStreamNameSchema } from '../messages/log-chunk.js';
 import { ExecutionStatusSchema } from './execution.js';
 
@@ -20,7 +21,7 @@ export const LogGapSchema = z.object({
 export type LogGap = z.infer<typeof LogGapSchema>;
 
 export const ExecutionLogQuerySchema = z.object({
-  after: z.coerce.number().int().min(0).default(0),
+  after: z.coerce.number().int().min(0).max(INT4_MAX).default(0),
   limit: z.coerce.number().int().min(1).max(5000).default(1000),
 });
 

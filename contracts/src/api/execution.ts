@@ -10,6 +10,8 @@ export const EXECUTION_STATUSES = [
   'Timeout',
   'Cancelling',
   'Cancelled',
+  /** Its node stopped heartbeating: given up by the control plane, counted as a retryable failure. */
+  'AgentLost',
 ] as const;
 export const ExecutionStatusSchema = z.enum(EXECUTION_STATUSES);
 export type ExecutionStatus = z.infer<typeof ExecutionStatusSchema>;

@@ -3,7 +3,11 @@ import { z } from 'zod';
 export const NodeSchema = z.object({
   id: z.string(),
   orgId: z.string(),
-  status: z.enum(['online', 'offline', 'draining']),
+  /**
+   * online: heartbeating; offline: some heartbeats missed; lost: silent for
+   * `NODE_LOST_AFTER_SECONDS`, its executions given up (a heartbeat makes it online again).
+   */
+  status: z.enum(['online', 'offline', 'draining', 'lost']),
   agentId: z.string(),
   agentVersion: z.string(),
   protocolVersion: z.number().int(),
@@ -15,6 +19,8 @@ export const NodeSchema = z.object({
   labels: z.record(z.string(), z.string()),
   lastSeenAt: z.string(),
   firstSeenAt: z.string(),
+  /** When the node was declared lost; null while it is not. */
+  lostAt: z.string().nullable(),
 });
 export type Node = z.infer<typeof NodeSchema>;
 

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { refuseUnstorableJson } from '../storable-json.js';
+import { INT4_MAX, isUnstorableText } from '../storable.js';
 
 export const TASK_STATUSES = [
   'Created',
@@ -20,20 +22,61 @@ export type TaskPriority = z.infer<typeof TaskPrioritySchema>;
 
 const JsonObjectSchema = z.record(z.string(), z.unknown());
 
+/**
+ * Nesting of a task's `payload` and `metadata` (`{}` is 1). The payload travels inside the
+ * `ExecuteTask` envelope, whose whole body may nest at most 32 levels.
+ */
+export const TASK_JSON_MAX_DEPTH = 16;
+
+/** JSON a person sends: refused, naming the path, where jsonb could not store it. */
+const StorableJsonObjectSchema = JsonObjectSchema.superRefine(refuseUnstorableJson(TASK_JSON_MAX_DEPTH));
+
+const NO_NUL = 'must not contain NUL or lone surrogates';
+/** Text a person sends: PostgreSQL cannot store NUL (nor jsonb a lone surrogate), so it is a 400. */
+const text = () => z.string().refine((value) => !isUnstorableText(value), NO_NUL);
+const DAY_SECONDS = 86_400;
+
+/**
+ * A task's own retry backoff, replacing the control plane's (`RETRY_POLICY`): a fixed list of
+ * delays (the last repeats; the configured jitter applies), or exponential with full jitter:
+ * a random delay between 0 and min(maxSeconds, baseSeconds × 2^retry).
+ */
+export const TaskRetryPolicySchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('fixed'),
+      backoffSeconds: z.array(z.number().int().min(0).max(DAY_SECONDS)).min(1).max(20),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('exponential'),
+      baseSeconds: z.number().int().min(1).max(DAY_SECONDS),
+      maxSeconds: z.number().int().min(1).max(DAY_SECONDS),
+    })
+    .strict()
+    .refine((policy) => policy.maxSeconds >= policy.baseSeconds, {
+      message: 'maxSeconds must be at least baseSeconds',
+      path: ['maxSeconds'],
+    }),
+]);
+export type TaskRetryPolicy = z.infer<typeof TaskRetryPolicySchema>;
+
 export const CreateTaskBodySchema = z
   .object({
-    type: z.string().trim().min(1).max(100),
-    name: z.string().trim().min(1).max(200),
-    description: z.string().max(2000).optional(),
+    type: text().trim().min(1).max(100),
+    name: text().trim().min(1).max(200),
+    description: text().max(2000).optional(),
     priority: TaskPrioritySchema.default('Normal'),
-    targetType: z.string().trim().min(1).max(100),
-    targetId: z.string().trim().min(1).max(200),
-    nodeId: z.string().trim().min(1).max(200).optional(),
+    targetType: text().trim().min(1).max(100),
+    targetId: text().trim().min(1).max(200),
+    nodeId: text().trim().min(1).max(200).optional(),
     scheduledAt: z.iso.datetime({ offset: true }).optional(),
-    payload: JsonObjectSchema.default({}),
-    metadata: JsonObjectSchema.default({}),
+    payload: StorableJsonObjectSchema.default({}),
+    metadata: StorableJsonObjectSchema.default({}),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
     maxRetries: z.number().int().min(0).max(20).optional(),
+    retryPolicy: TaskRetryPolicySchema.optional(),
   })
   .strict();
 export type CreateTaskBody = z.infer<typeof CreateTaskBodySchema>;
@@ -54,6 +97,8 @@ export const TaskSchema = z.object({
   timeoutSeconds: z.number().int(),
   maxRetries: z.number().int(),
   retryCount: z.number().int(),
+  /** The task's own backoff; null: the control plane's configured one. */
+  retryPolicy: TaskRetryPolicySchema.nullable(),
   scheduledAt: z.string().nullable(),
   nextAttemptAt: z.string().nullable(),
   createdAt: z.string(),
@@ -69,12 +114,12 @@ export const TaskSchema = z.object({
 export type Task = z.infer<typeof TaskSchema>;
 
 export const ListTasksQuerySchema = z.object({
-  page: z.coerce.number().int().min(1).default(1),
+  page: z.coerce.number().int().min(1).max(INT4_MAX).default(1),
   limit: z.coerce.number().int().min(1).max(100).default(50),
   status: TaskStatusSchema.optional(),
-  type: z.string().min(1).max(100).optional(),
-  targetId: z.string().min(1).max(200).optional(),
-  nodeId: z.string().min(1).max(200).optional(),
+  type: text().min(1).max(100).optional(),
+  targetId: text().min(1).max(200).optional(),
+  nodeId: text().min(1).max(200).optional(),
   sort: z.enum(['createdAt', 'status']).default('createdAt'),
   order: z.enum(['asc', 'desc']).default('desc'),
 });
@@ -92,4 +137,5 @@ export function pageOf<T extends z.ZodType>(item: T) {
 export const TaskListSchema = pageOf(TaskSchema);
 export type TaskList = z.infer<typeof TaskListSchema>;
 
-export const CancelTaskBodySchema = z.object({ reason: z.string().max(1000).optional() }).strict();
+export const CancelTaskBodySchema = z.object({ reason: text().max(1000).optional() }).strict();
+export const CancelTaskQuerySchema = z.object({ reason: text().max(1000).optional() });

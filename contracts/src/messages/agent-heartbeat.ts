@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { hasControlCharacter, identifierText, int4, utf8Bytes } from '../storable.js';
+import { NodeIdSchema } from './envelope.js';
+import { AGENT_VERSION_MAX_LENGTH, ID_MAX_LENGTH, LABEL_LIMITS } from './limits.js';
 
 export const AGENT_HEARTBEAT = 'AgentHeartbeat';
 export const AGENT_HEARTBEAT_SCHEMA_VERSION = 1;
@@ -6,16 +9,37 @@ export const HEARTBEAT_INTERVAL_SECONDS = 5;
 /** A node whose last heartbeat is older than this many intervals is offline. */
 export const MISSED_HEARTBEATS_BEFORE_OFFLINE = 3;
 
+const labelText = (maxBytes: number, minLength: number) =>
+  z
+    .string()
+    .min(minLength)
+    .refine((text) => utf8Bytes(text) <= maxBytes, `at most ${maxBytes} bytes`)
+    .refine((text) => !hasControlCharacter(text), 'must not contain control characters (NUL included)');
+
+/** A node's labels: at most LABEL_LIMITS.count, each key and value and all of them bounded. */
+export const NodeLabelsSchema = z
+  .record(labelText(LABEL_LIMITS.keyMaxBytes, 1), labelText(LABEL_LIMITS.valueMaxBytes, 0))
+  .refine(
+    (labels) => Object.keys(labels).length <= LABEL_LIMITS.count,
+    `at most ${LABEL_LIMITS.count} labels`,
+  )
+  .refine(
+    (labels) =>
+      Object.entries(labels).reduce((sum, [key, value]) => sum + utf8Bytes(key) + utf8Bytes(value), 0) <=
+      LABEL_LIMITS.totalMaxBytes,
+    `at most ${LABEL_LIMITS.totalMaxBytes} bytes of keys and values together`,
+  );
+
 export const AgentHeartbeatSchema = z.object({
-  nodeId: z.string().min(1).max(200),
+  nodeId: NodeIdSchema,
   /** The organisation that owns the node: it only ever receives that organisation's tasks. */
-  orgId: z.string().min(1).max(200),
-  agentId: z.string().min(1).max(200),
-  agentVersion: z.string().min(1).max(50),
-  protocolVersion: z.number().int().min(1),
+  orgId: identifierText(ID_MAX_LENGTH),
+  agentId: identifierText(ID_MAX_LENGTH),
+  agentVersion: identifierText(AGENT_VERSION_MAX_LENGTH),
+  protocolVersion: int4(1),
   capacity: z.number().int().min(0).max(10_000),
   runningExecutions: z.array(z.uuid()).max(10_000),
-  labels: z.record(z.string(), z.string()).default({}),
+  labels: NodeLabelsSchema.default({}),
   /** True in the last heartbeat of an agent that is shutting down: send it no more work. */
   draining: z.boolean().optional(),
 });

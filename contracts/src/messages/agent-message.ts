@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { MESSAGE_MAX_DEPTH, jsonDepthExceeds, jsonValueDepthExceeds } from '../json-depth.js';
 import { EnvelopeSchema, type EnvelopeOf } from './envelope.js';
 import {
   EXECUTION_REPORT_SCHEMAS,
@@ -31,26 +32,43 @@ const AGENT_MESSAGE_SCHEMAS: Record<string, z.ZodType> = {
   [AGENT_HEARTBEAT]: AgentHeartbeatSchema,
 };
 
+/** Reasons end up in logs and dead-letter headers: keys of a hostile message are cut short. */
+const PATH_SEGMENT_MAX_LENGTH = 60;
+const REASON_MAX_LENGTH = 1000;
+
 function describeIssues(error: z.ZodError, prefix: string): string {
-  return error.issues
+  const reason = error.issues
     .slice(0, 5)
-    .map(
-      (issue) =>
-        `${[prefix, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)'}: ${issue.message}`,
-    )
+    .map((issue) => {
+      const path = [
+        prefix,
+        ...issue.path.map((segment) => String(segment).slice(0, PATH_SEGMENT_MAX_LENGTH)),
+      ];
+      return `${path.filter(Boolean).join('.') || '(root)'}: ${issue.message}`;
+    })
     .join('; ');
+  return reason.length > REASON_MAX_LENGTH ? `${reason.slice(0, REASON_MAX_LENGTH)}…` : reason;
 }
 
-/** Decodes raw bytes (or an already decoded value) into JSON, or says why it cannot. */
+/**
+ * Decodes raw bytes (or an already decoded value) into JSON, or says why it cannot. Bytes nested
+ * deeper than MESSAGE_MAX_DEPTH are refused before parsing: nothing recursive ever sees them.
+ */
 export function decodeJson(raw: unknown): ParseResult<unknown> {
   if (Buffer.isBuffer(raw) || raw instanceof Uint8Array) {
+    if (jsonDepthExceeds(raw, MESSAGE_MAX_DEPTH)) {
+      return { ok: false, reason: `body is nested deeper than ${MESSAGE_MAX_DEPTH} levels` };
+    }
     try {
       return { ok: true, message: JSON.parse(Buffer.from(raw).toString('utf8')) as unknown };
     } catch (error) {
-      return { ok: false, reason: `body is not valid JSON: ${(error as Error).message}` };
+      return { ok: false, reason: `body is not valid JSON: ${(error as Error).message.slice(0, 200)}` };
     }
   }
   if (typeof raw === 'string') return decodeJson(Buffer.from(raw, 'utf8'));
+  if (jsonValueDepthExceeds(raw, MESSAGE_MAX_DEPTH)) {
+    return { ok: false, reason: `message is nested deeper than ${MESSAGE_MAX_DEPTH} levels` };
+  }
   return { ok: true, message: raw };
 }
 

@@ -1,7 +1,15 @@
 import { z } from 'zod';
+import { identifierText, int4, isoTimestamp } from '../storable.js';
+import { isValidNodeId } from '../topology.js';
+import { ID_MAX_LENGTH, MESSAGE_TYPE_MAX_LENGTH } from './limits.js';
 
 /** Version of the wire protocol spoken by this build. Agents announce theirs in every heartbeat. */
 export const PROTOCOL_VERSION = 1;
+
+/** Node ids become queue names and routing keys: the protocol's alphabet, at most 200 characters. */
+export const NodeIdSchema = z
+  .string()
+  .refine(isValidNodeId, 'letters, digits, ".", "_" and "-", at most 200, not starting with a sign');
 
 /**
  * Every message on the broker is one JSON envelope. Unknown extra fields are tolerated (zod strips
@@ -10,11 +18,16 @@ export const PROTOCOL_VERSION = 1;
  */
 export const EnvelopeSchema = z.object({
   messageId: z.uuid(),
-  type: z.string().min(1),
-  schemaVersion: z.number().int().min(1),
-  occurredAt: z.iso.datetime({ offset: true }),
-  correlationId: z.string().min(1).max(200),
-  nodeId: z.string().min(1).max(200),
+  type: z
+    .string()
+    .min(1)
+    .max(MESSAGE_TYPE_MAX_LENGTH)
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, ".", "_" and "-"'),
+  schemaVersion: int4(1),
+  occurredAt: isoTimestamp(),
+  correlationId: identifierText(ID_MAX_LENGTH),
+  /** The node a command is for, or the node an agent message is from: the protocol's alphabet. */
+  nodeId: NodeIdSchema,
   payload: z.unknown(),
 });
 export type Envelope = z.infer<typeof EnvelopeSchema>;

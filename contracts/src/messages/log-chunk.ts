@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INT4_MAX, int4, isoTimestamp, programText } from '../storable.js';
 
 export const LOG_CHUNK = 'LogChunk';
 export const LOG_CHUNK_SCHEMA_VERSION = 1;
@@ -17,12 +18,15 @@ export type LogStreamName = z.infer<typeof LogStreamNameSchema>;
  * still used its number, so a hole in the numbers is a gap.
  */
 export const LogLineSchema = z.object({
-  seq: z.number().int().min(1),
+  seq: int4(1),
   stream: LogStreamNameSchema,
   /** When the agent read the line from the program. */
-  ts: z.iso.datetime({ offset: true }),
-  /** Without its line ending; at most LOG_LINE_MAX_BYTES bytes of UTF-8. */
-  text: z.string(),
+  ts: isoTimestamp(),
+  /**
+   * Without its line ending; at most LOG_LINE_MAX_BYTES bytes of UTF-8 (a longer one is clamped on
+   * receipt). NUL becomes U+FFFD: programs do print it, and PostgreSQL text cannot hold it.
+   */
+  text: programText(LOG_LINE_MAX_BYTES),
 });
 export type LogLine = z.infer<typeof LogLineSchema>;
 
@@ -38,6 +42,11 @@ export const LogChunkSchema = z.object({
    * Bytes of output the agent dropped just before the first line of this chunk because the
    * broker could not take them fast enough (its buffer is bounded); their seq numbers are skipped.
    */
-  droppedBytes: z.number().int().min(0).default(0),
+  droppedBytes: z
+    .number()
+    .int()
+    .min(0)
+    .transform((bytes) => Math.min(bytes, INT4_MAX))
+    .default(0),
 });
 export type LogChunk = z.infer<typeof LogChunkSchema>;

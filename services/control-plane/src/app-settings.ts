@@ -4,7 +4,18 @@ import type { Config } from './config.js';
 /** The use cases' defaults and retry policy, from the parsed configuration (seed 004 defaults). */
 export function appSettingsFrom(config: Config): Pick<AppDeps, 'defaults' | 'retryPolicy'> {
   return {
-    retryPolicy: { backoffSeconds: config.RETRY_BACKOFF_SECONDS, jitterRatio: config.RETRY_JITTER_RATIO },
+    retryPolicy: {
+      backoff:
+        config.RETRY_POLICY === 'exponential'
+          ? {
+              kind: 'exponential',
+              baseSeconds: config.RETRY_BASE_SECONDS,
+              maxSeconds: config.RETRY_MAX_SECONDS,
+            }
+          : { kind: 'fixed', backoffSeconds: config.RETRY_BACKOFF_SECONDS },
+      jitterRatio: config.RETRY_JITTER_RATIO,
+      retryOnTimeout: config.RETRY_ON_TIMEOUT,
+    },
     defaults: {
       timeoutSeconds: config.DEFAULT_TIMEOUT_SECONDS,
       maxRetries: config.MAX_RETRIES,
@@ -12,6 +23,7 @@ export function appSettingsFrom(config: Config): Pick<AppDeps, 'defaults' | 'ret
       maxConcurrentTasksPerNode: config.MAX_CONCURRENT_TASKS_PER_NODE,
       outputMaxBytes: config.EXECUTION_LOG_MAX_BYTES,
       timeoutGraceSeconds: config.TIMEOUT_GRACE_SECONDS,
+      nodeLostAfterSeconds: config.NODE_LOST_AFTER_SECONDS,
     },
   };
 }

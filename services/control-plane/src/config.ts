@@ -32,6 +32,14 @@ const ConfigSchema = z
     MAX_RETRIES: z.coerce.number().int().min(0).default(3),
     RETRY_BACKOFF_SECONDS: secondsList.default([5, 30, 120]),
     RETRY_JITTER_RATIO: z.coerce.number().min(0).max(1).default(0.1),
+    /** fixed: RETRY_BACKOFF_SECONDS ± jitter; exponential: full jitter up to min(MAX, BASE × 2^n). */
+    RETRY_POLICY: z.enum(['fixed', 'exponential']).default('fixed'),
+    RETRY_BASE_SECONDS: z.coerce.number().int().min(1).default(5),
+    RETRY_MAX_SECONDS: z.coerce.number().int().min(1).default(120),
+    /** A timed-out execution uses one of its task's retries (false: the task ends Timeout). */
+    RETRY_ON_TIMEOUT: booleanFlag.default(true),
+    /** A node silent this long is lost: its executions end AgentLost and their tasks are retried. */
+    NODE_LOST_AFTER_SECONDS: z.coerce.number().int().min(1).default(30),
     MAX_CONCURRENT_TASKS_PER_NODE: z.coerce.number().int().min(1).default(10),
     EXECUTION_LOG_MAX_BYTES: z.coerce.number().int().min(1024).default(65_536),
     CLEANUP_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
@@ -50,6 +58,8 @@ const ConfigSchema = z
     DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),
+    /** A publish the broker has not confirmed by then counts as failed; its row is retried with backoff. */
+    OUTBOX_PUBLISH_TIMEOUT_MS: z.coerce.number().int().min(100).default(5000),
     /** Safety-net polling of the dispatcher and outbox relay; normally they wake on NOTIFY. */
     POLL_INTERVAL_MS: z.coerce.number().int().min(10).default(1000),
     SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(100).default(15_000),
@@ -68,6 +78,10 @@ const ConfigSchema = z
   .refine((c) => c.NODE_ENV !== 'production' || c.JWT_SECRET !== undefined || c.JWKS_URL !== undefined, {
     message: 'production needs JWT_SECRET or JWKS_URL',
     path: ['JWT_SECRET'],
+  })
+  .refine((c) => c.RETRY_MAX_SECONDS >= c.RETRY_BASE_SECONDS, {
+    message: 'RETRY_MAX_SECONDS must be at least RETRY_BASE_SECONDS',
+    path: ['RETRY_MAX_SECONDS'],
   });
 
 export type Config = z.infer<typeof ConfigSchema> & { jwtSecretIsDevDefault: boolean };

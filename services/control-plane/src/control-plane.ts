@@ -4,7 +4,6 @@ import '@hono/zod-openapi';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
-import { Connection, type ReturnedMessage } from 'rabbitmq-client';
 import { topology as buildTopology } from '@meridian/contracts/topology';
 import type { AppDeps } from './app/app-deps.js';
 import { systemClock } from './app/clock.js';
@@ -22,14 +21,18 @@ import { LiveLogSubscriptions } from './logs/stream/live-subscriptions.js';
 import { createLogStreamServer } from './logs/stream/log-stream-server.js';
 import { logStreamSettingsFrom } from './logs/stream/log-stream-settings.js';
 import { startAgentEventsConsumer } from './messaging/agent-events.consumer.js';
+import { createBrokerConnection } from './messaging/broker-connection.js';
 import { controlPlaneDeclarations } from './messaging/broker-topology.js';
+import { ConsumerStates } from './messaging/consumer-states.js';
+import { createDeadLetterPublisher } from './messaging/dead-letter.js';
 import { startLogsConsumer } from './messaging/logs.consumer.js';
-import { relayOutboxBatch, type ReturnedCommand } from './messaging/outbox-relay.js';
-import { isCommandType, reportsForReturnedCommands } from './messaging/returned-commands.js';
+import { reportsForReturnedCommands } from './messaging/returned-commands.js';
+import { startOutboxRelay } from './messaging/start-outbox-relay.js';
 import { createDataSource } from './persistence/data-source.js';
 import { runMigrations } from './persistence/migrate.js';
 import { NotificationListener } from './persistence/notification-listener.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
+import { createLostNodeSweep } from './scheduler/lost-node-sweep.js';
 import { WorkLoop } from './scheduler/work-loop.js';
 
 export interface RunningControlPlane {
@@ -55,68 +58,35 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     ...appSettingsFrom(config),
   };
 
-  // noDelay: commands are small frames; with Nagle's algorithm on, one waits for the broker's
-  // delayed ACK (~40 ms) whenever another is in flight.
-  const connection = new Connection({
-    url: config.AMQP_URL,
-    connectionName: 'meridian-control-plane',
-    noDelay: true,
-  });
-  connection.on('error', (error) => logger.error({ err: error }, 'broker connection error'));
-  connection.on('connection', () => logger.info('broker connected'));
+  const connection = createBrokerConnection(config.AMQP_URL, logger);
   const declarations = controlPlaneDeclarations(topology);
-  const returned = new Map<string, ReturnedCommand>();
+  // Sends commands (the outbox), on a channel of its own. One attempt per send: a failed publish
+  // leaves its row unsent, and the relay retries it with backoff. It declares only the exchanges:
+  // each consumer declares its queue, the dead-letter publisher the dead-letter queues, so that no
+  // queue's declaration (a PRECONDITION_FAILED after an argument change) can stop commands.
   const publisher = connection.createPublisher({
     confirm: true,
-    maxAttempts: 2,
+    maxAttempts: 1,
     exchanges: declarations.exchanges,
-    queues: [
-      declarations.agentEventsQueue,
-      declarations.deadLetterQueue,
-      declarations.logsQueue,
-      declarations.logsDeadLetterQueue,
-    ],
-    queueBindings: declarations.queueBindings,
   });
 
-  // rabbitmq-client reports returned (mandatory, unroutable) messages as an event; its
-  // `onReturn` option is not wired to anything.
-  publisher.on('basic.return', (message: ReturnedMessage) => {
-    // A LogLinesStored comes back whenever no replica watches its execution: nothing to do.
-    if (!isCommandType(message.type)) return;
-    const messageId = message.messageId ?? '';
-    logger.warn(
-      { messageId, routingKey: message.routingKey, type: message.type },
-      'broker returned a command',
-    );
-    returned.set(messageId, {
-      messageId,
-      type: message.type ?? '',
-      routingKey: message.routingKey,
-      body: message.body as ReturnedCommand['body'],
-    });
-  });
+  // Dead letters go out on a channel of their own, never on the one that sends commands.
+  const deadLetterPublisher = createDeadLetterPublisher(connection, topology);
 
   const record = (messages: Parameters<typeof recordAgentMessages>[1]) => recordAgentMessages(deps, messages);
-  const relay = new WorkLoop({
-    name: 'outbox-relay',
-    batchSize: config.OUTBOX_BATCH_SIZE,
-    intervalMs: config.POLL_INTERVAL_MS,
-    // Publisher confirms of persistent messages wait for the broker's disk (tens of ms under load);
-    // passes claim rows with SKIP LOCKED, so several can wait at once.
-    concurrency: config.OUTBOX_RELAY_CONCURRENCY,
+  const relay = startOutboxRelay({
+    dataSource,
+    connection,
+    publisher,
     logger,
-    pass: async () => {
-      const result = await relayOutboxBatch(
-        dataSource,
-        publisher,
-        returned,
-        config.OUTBOX_BATCH_SIZE,
-        logger,
-      );
-      const reports = reportsForReturnedCommands(result.returned, systemClock.now());
+    batchSize: config.OUTBOX_BATCH_SIZE,
+    concurrency: config.OUTBOX_RELAY_CONCURRENCY,
+    intervalMs: config.POLL_INTERVAL_MS,
+    publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
+    random: Math.random,
+    onReturned: async (commands) => {
+      const reports = reportsForReturnedCommands(commands, systemClock.now());
       if (reports.length > 0) await record(reports);
-      return result.published;
     },
   });
   const dispatcher = new WorkLoop({
@@ -133,6 +103,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     pass: () => expireOverdueExecutions(deps, 100),
   });
+  const lostNodeSweep = createLostNodeSweep(deps, () => connection.ready);
   const retention = new WorkLoop({
     name: 'retention',
     batchSize: 1000,
@@ -147,9 +118,10 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   );
   await listener.start();
 
+  const consumers = new ConsumerStates(logger);
   const agentEvents = startAgentEventsConsumer({
     connection,
-    publisher,
+    publisher: deadLetterPublisher,
     topology,
     prefetch: config.CONSUMER_PREFETCH,
     batchSize: config.CONSUMER_BATCH_SIZE,
@@ -159,7 +131,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   const logs = config.CONSUME_LOGS
     ? startLogsConsumer({
         connection,
-        publisher,
+        publisher: deadLetterPublisher,
         topology,
         prefetch: config.LOG_CONSUMER_PREFETCH,
         batchSize: config.LOG_CONSUMER_BATCH_SIZE,
@@ -167,9 +139,15 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
         store: (chunks) => storeLogChunks(deps, chunks, { maxBytes: config.EXECUTION_LOG_MAX_BYTES }),
       })
     : undefined;
-  relay.start();
+  consumers.track('agent-events', agentEvents.consumer);
+  if (logs) consumers.track('logs', logs.consumer);
+  // Live log lines from every replica, for this process's WebSocket clients: whether or not this
+  // replica consumes the logs queue (CONSUME_LOGS), its clients see every line.
+  const liveLogs = new LiveLogSubscriptions({ connection, topology, logger });
+  consumers.track('live-logs', liveLogs.brokerConsumer);
   dispatcher.start();
   deadlineSweep.start();
+  lostNodeSweep.start();
   retention.start();
 
   let shuttingDown = false;
@@ -188,12 +166,10 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       },
       rabbitmq: () =>
         connection.ready ? Promise.resolve() : Promise.reject(new Error('broker not connected')),
+      ...consumers.readinessChecks(),
     },
     isShuttingDown: () => shuttingDown,
   });
-  // Live log lines from every replica, for this process's WebSocket clients: whether or not this
-  // replica consumes the logs queue (CONSUME_LOGS), its clients see every line.
-  const liveLogs = new LiveLogSubscriptions({ connection, topology, logger });
   const logStreams = createLogStreamServer({
     app: deps,
     auth,
@@ -212,15 +188,15 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       shuttingDown = true;
       await logStreams.close(); // 1001 to every log stream: clients reconnect elsewhere with `after`
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await agentEvents.consumer.close();
-      await agentEvents.drain();
-      await logs?.consumer.close();
-      await logs?.drain();
+      await agentEvents.close(); // stops waiting for an absent database: what waits is requeued
+      await logs?.close();
       await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
+      await lostNodeSweep.stop(false);
       await relay.stop(true);
       await listener.stop();
       await liveLogs.close();
       await publisher.close();
+      await deadLetterPublisher.close();
       await connection.close();
       await dataSource.destroy();
       logger.info('control plane stopped');

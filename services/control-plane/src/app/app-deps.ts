@@ -12,6 +12,8 @@ export interface TaskDefaults {
   maxConcurrentTasksPerNode: number;
   outputMaxBytes: number;
   timeoutGraceSeconds: number;
+  /** Silence after which a node is lost and its executions are given up. */
+  nodeLostAfterSeconds: number;
 }
 
 /** What every use case needs; built once in `main.ts`. */

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { Topology } from '@meridian/contracts/topology';
 import { buildEnvelope } from '@meridian/contracts/messages/envelope';
 import {
@@ -16,6 +16,20 @@ export interface CancelCommandInput {
   gracePeriodSeconds: number;
   correlationId: string;
   now: Date;
+  /** A fixed id makes the command once-only: the outbox keeps the first row with a given id. */
+  messageId?: string;
+}
+
+/** Any constant: the namespace of the name-based (version 5) ids of once-only commands. */
+const ONCE_ONLY_NAMESPACE = Buffer.from('6f1f1b52d7a94b0c9d0e3c3b5a7e2f10', 'hex');
+
+/** A UUID (version 5, RFC 9562) derived from `name`: the same name gives the same id. */
+export function nameBasedUuid(name: string): string {
+  const hash = createHash('sha1').update(ONCE_ONLY_NAMESPACE).update(name).digest();
+  hash[6] = (hash[6]! & 0x0f) | 0x50;
+  hash[8] = (hash[8]! & 0x3f) | 0x80;
+  const hex = hash.subarray(0, 16).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** The outbox row that tells a node, on its control queue, to stop one execution. */
@@ -26,7 +40,7 @@ export function cancelCommandMessage(topology: Topology, input: CancelCommandInp
     reason: input.reason,
     gracePeriodSeconds: input.gracePeriodSeconds,
   };
-  const messageId = randomUUID();
+  const messageId = input.messageId ?? randomUUID();
   return {
     messageId,
     exchange: topology.commandsExchange,

@@ -40,6 +40,7 @@ export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBo
     maxRetries: body.maxRetries ?? deps.defaults.maxRetries,
     retryCount: 0,
     attemptCount: 0,
+    retryPolicy: body.retryPolicy ?? null,
     scheduledAt,
     runAfter: scheduledAt && scheduledAt > now ? scheduledAt : now,
     currentExecutionId: null,

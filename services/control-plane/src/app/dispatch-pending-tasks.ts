@@ -98,7 +98,7 @@ async function freeNodes(manager: EntityManager, now: Date): Promise<FreeNode[]>
        FROM nodes n
        LEFT JOIN (SELECT node_id, count(*) AS active FROM executions WHERE released_at IS NULL GROUP BY node_id) a
               ON a.node_id = n.id
-      WHERE n.last_seen_at > $1 AND NOT n.draining AND n.capacity > coalesce(a.active, 0)`,
+      WHERE n.last_seen_at > $1 AND n.lost_at IS NULL AND NOT n.draining AND n.capacity > coalesce(a.active, 0)`,
       [new Date(now.getTime() - OFFLINE_AFTER_MS)],
     );
   return rows.map((row) => ({

@@ -3,7 +3,13 @@ import type { AgentMessage, ExecutionReport } from '@meridian/contracts/messages
 import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
 import { decideReport } from '../domain/execution-report.js';
 import { lockExecutionsWithTasks } from '../persistence/execution-with-task.js';
-import { DISPATCH_CHANNEL, notifyDispatchers } from '../persistence/outbox.writes.js';
+import {
+  DISPATCH_CHANNEL,
+  OUTBOX_CHANNEL,
+  notifyDispatchers,
+  outboxPart,
+  type NewOutboxMessage,
+} from '../persistence/outbox.writes.js';
 import {
   executionUpdatesPart,
   taskUpdatesPart,
@@ -13,8 +19,10 @@ import {
 import { WriteBatch } from '../persistence/write-batch.js';
 import { taskEventsPart, type NewTaskEvent } from '../persistence/task-event.writes.js';
 import type { AppDeps } from './app-deps.js';
+import { lateReportCancel } from './late-report-cancel.js';
 import { recordHeartbeats } from './record-heartbeats.js';
-import { effectsOfReport, type RowChanges } from './report-effects.js';
+import { effectsOfLateReport, effectsOfReport, type RowChanges } from './report-effects.js';
+import { maxRetriesReachedEvent } from './retry-events.js';
 
 export type RecordOutcome = 'applied' | 'ignored' | 'duplicate';
 
@@ -38,8 +46,10 @@ export async function recordAgentMessages(
     const results = new Map<string, RecordResult>();
     const beats: { heartbeat: AgentHeartbeat; occurredAt: Date }[] = [];
     const reports: ExecutionReport[] = [];
+    const seen = new Set<string>(); // copies of one message in a batch are applied once
     for (const message of messages) {
-      if (results.has(message.messageId)) continue;
+      if (seen.has(message.messageId)) continue;
+      seen.add(message.messageId);
       if (message.type === 'AgentHeartbeat') {
         beats.push({ heartbeat: message.payload, occurredAt: new Date(message.occurredAt) });
         results.set(message.messageId, { messageId: message.messageId, outcome: 'applied' });
@@ -94,6 +104,7 @@ async function applyReports(
   );
   const changes = new Map<string, RowChanges>();
   const events: NewTaskEvent[] = [];
+  const cancels: NewOutboxMessage[] = [];
   let released = false;
   for (const report of ordered) {
     const execution = locked.get(report.payload.executionId);
@@ -108,7 +119,12 @@ async function applyReports(
     const decision = decideReport(
       report,
       execution,
-      { status: execution.taskStatus, retryCount: execution.retryCount, maxRetries: execution.maxRetries },
+      {
+        status: execution.taskStatus,
+        retryCount: execution.retryCount,
+        maxRetries: execution.maxRetries,
+        retryPolicy: execution.retryPolicy,
+      },
       {
         now,
         random: deps.random(),
@@ -132,11 +148,21 @@ async function applyReports(
         data: { report: report.type, sequence: report.payload.sequence, reason: decision.reason },
         occurredAt: new Date(report.occurredAt),
       });
+      if (decision.cancelExecution) cancels.push(lateReportCancel(deps, execution, report, now));
       continue;
     }
     const rowChanges = changes.get(execution.id) ?? { execution: {}, task: {} };
     changes.set(execution.id, rowChanges);
-    events.push(effectsOfReport(report, decision, execution, rowChanges, now, deps.defaults.outputMaxBytes));
+    if (decision.kind === 'late') {
+      if (report.type === 'TaskAccepted' || report.type === 'TaskStarted') {
+        events.push(effectsOfLateReport(report, execution, rowChanges));
+      }
+      results.set(report.messageId, { messageId: report.messageId, outcome: 'applied' });
+      continue;
+    }
+    const event = effectsOfReport(report, decision, execution, rowChanges, now, deps.defaults.outputMaxBytes);
+    events.push(event);
+    if (decision.maxRetriesReached) events.push(maxRetriesReachedEvent(execution, event, report.type));
     released ||= decision.execution.release;
     results.set(report.messageId, { messageId: report.messageId, outcome: 'applied' });
   }
@@ -161,8 +187,10 @@ async function applyReports(
   const writes = new WriteBatch()
     .add(executionUpdatesPart(executionUpdates))
     .add(taskUpdatesPart([...taskUpdates.values()]))
-    .add(taskEventsPart(events));
+    .add(taskEventsPart(events))
+    .add(outboxPart(cancels));
   if (released) writes.notify(DISPATCH_CHANNEL);
+  if (cancels.length > 0) writes.notify(OUTBOX_CHANNEL);
   await writes.run(manager);
 }
 

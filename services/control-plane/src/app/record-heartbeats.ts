@@ -1,8 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
+import { recordReturnedNodes } from './record-returned-nodes.js';
 
 /**
- * Upserts the node rows of a batch of heartbeats in one statement (only the newest beat per node).
+ * Upserts the node rows of a batch of heartbeats in one statement (only the newest beat per node),
+ * in node id order: two batches that touch the same nodes lock their rows in the same order, so
+ * concurrent heartbeat writes (two consumers, two replicas) wait for each other instead of
+ * deadlocking.
  * A node id already owned by another organisation is refused: its row is left as it was.
  * Returns the ids of nodes whose row changed.
  */
@@ -18,7 +22,10 @@ export async function recordHeartbeats(
     if (!seen || seen.occurredAt <= beat.occurredAt) newest.set(beat.heartbeat.nodeId, beat);
   }
   if (newest.size === 0) return [];
-  const rows = [...newest.values()].map((b) => b.heartbeat);
+  const rows = [...newest.values()]
+    .map((b) => b.heartbeat)
+    .sort((a, b) => (a.nodeId < b.nodeId ? -1 : a.nodeId > b.nodeId ? 1 : 0));
+  await recordReturnedNodes(manager, rows, now);
   const updated: { id: string }[] = await manager.query(
     `INSERT INTO nodes AS n (id, org_id, agent_id, agent_version, protocol_version, capacity, reported_running,
                              labels, draining, first_seen_at, last_seen_at)
@@ -26,11 +33,12 @@ export async function recordHeartbeats(
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::int[], $7::int[], $8::jsonb[],
                    $9::boolean[])
          AS u(id, org_id, agent_id, agent_version, protocol_version, capacity, reported_running, labels, draining)
+      ORDER BY id COLLATE "C"
      ON CONFLICT (id) DO UPDATE SET
        agent_id = EXCLUDED.agent_id, agent_version = EXCLUDED.agent_version,
        protocol_version = EXCLUDED.protocol_version, capacity = EXCLUDED.capacity,
        reported_running = EXCLUDED.reported_running, labels = EXCLUDED.labels, draining = EXCLUDED.draining,
-       last_seen_at = EXCLUDED.last_seen_at
+       last_seen_at = EXCLUDED.last_seen_at, lost_at = NULL
      WHERE n.org_id = EXCLUDED.org_id
      RETURNING n.id`,
     [

@@ -1,6 +1,6 @@
 import type { ExecutionReport } from '@meridian/contracts/messages/agent-message';
 import type { CapturedOutput } from '@meridian/contracts/messages/agent-events';
-import { clampText } from '../domain/clamp-text.js';
+import { clampText, INT4_MAX } from '@meridian/contracts/storable';
 import type { ReportDecision } from '../domain/execution-report.js';
 import type { LockedExecution } from '../persistence/execution-with-task.js';
 import type { ExecutionUpdate, TaskUpdate } from '../persistence/report.writes.js';
@@ -19,7 +19,10 @@ function outputColumns(output: CapturedOutput | undefined, maxBytes: number): Pa
   return {
     output: stdout.text,
     errorOutput: stderr.text,
-    outputTruncatedBytes: output.truncatedBytes + stdout.droppedBytes + stderr.droppedBytes,
+    outputTruncatedBytes: Math.min(
+      INT4_MAX,
+      output.truncatedBytes + stdout.droppedBytes + stderr.droppedBytes,
+    ),
   };
 }
 
@@ -48,9 +51,11 @@ export function effectsOfReport(
   switch (report.type) {
     case 'TaskAccepted':
       exec['acceptedAt'] = at;
+      locked.acceptedAt = at;
       break;
     case 'TaskStarted':
       exec['startedAt'] = at;
+      locked.startedAt = at;
       if (report.payload.pid != null) data['pid'] = report.payload.pid;
       break;
     case 'TaskProgress':
@@ -127,4 +132,40 @@ export function effectsOfReport(
   if (['Completed', 'Failed', 'Timeout'].includes(result.to)) task['completedAt'] = at;
   locked.taskStatus = result.to;
   return { ...base, type: report.type, fromStatus: result.from, toStatus: result.to, data };
+}
+
+/**
+ * A start report that a later report overtook: its event goes into the history (marked `late`),
+ * and the execution's (and task's) start time is filled in where it is still empty. No state moves.
+ */
+export function effectsOfLateReport(
+  report: Extract<ExecutionReport, { type: 'TaskAccepted' | 'TaskStarted' }>,
+  locked: LockedExecution,
+  changes: RowChanges,
+): NewTaskEvent {
+  const at = new Date(report.occurredAt);
+  const data: Record<string, unknown> = { sequence: report.payload.sequence, late: true };
+  if (report.type === 'TaskAccepted') {
+    changes.execution['acceptedAt'] = at;
+    locked.acceptedAt = at;
+  } else {
+    changes.execution['startedAt'] = at;
+    locked.startedAt = at;
+    if (report.payload.pid != null) data['pid'] = report.payload.pid;
+    if (!locked.taskStartedAt) {
+      changes.task['startedAt'] = at;
+      locked.taskStartedAt = at;
+    }
+  }
+  return {
+    orgId: locked.orgId,
+    taskId: locked.taskId,
+    executionId: locked.id,
+    type: report.type,
+    actor: `node:${report.nodeId}`,
+    correlationId: report.correlationId,
+    messageId: report.messageId,
+    data,
+    occurredAt: at,
+  };
 }

@@ -94,8 +94,10 @@ describe('task lifecycle on a real database', () => {
     const completed = report('TaskCompleted', ref, 2, { exitCode: 0, durationMs: 1 });
     expect((await recordAgentMessages(deps, [completed]))[0]!.outcome).toBe('applied');
     expect((await recordAgentMessages(deps, [completed]))[0]!.outcome).toBe('duplicate');
-    const late = await recordAgentMessages(deps, [report('TaskStarted', ref, 1)]);
-    expect(late[0]).toMatchObject({ outcome: 'ignored' });
+    // A start report a completion overtook is recorded (record-agent-messages.int.test.ts); a
+    // progress report that old changes nothing.
+    const stale = await recordAgentMessages(deps, [report('TaskProgress', ref, 1, { percent: 50 })]);
+    expect(stale[0]).toMatchObject({ outcome: 'ignored' });
     const { task } = await executionOf(deps, created.id);
     expect(task.status).toBe('Completed');
     const types = (await listTaskEvents(deps, actor, created.id)).map((e) => e.type);
@@ -202,7 +204,7 @@ describe('task lifecycle on a real database', () => {
 
   it('times out an execution whose deadline passed without an end report', async () => {
     const { actor } = await freshOrg();
-    const created = await createTask(deps, actor, body({ timeoutSeconds: 10 }));
+    const created = await createTask(deps, actor, body({ timeoutSeconds: 10, maxRetries: 0 }));
     await dispatchPendingTasks(deps, 100);
     deps.clock.advance(10_000 + 30_000 + 1);
     expect(await expireOverdueExecutions(deps, 100)).toBeGreaterThanOrEqual(1);

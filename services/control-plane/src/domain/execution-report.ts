@@ -1,8 +1,8 @@
 import type { ExecutionStatus } from '@meridian/contracts/api/execution';
-import type { TaskStatus } from '@meridian/contracts/api/task';
+import type { TaskRetryPolicy, TaskStatus } from '@meridian/contracts/api/task';
 import type { ExecutionReport } from '@meridian/contracts/messages/agent-message';
 import { assertNever } from './assert-never.js';
-import { isExecutionFinished } from './execution-status.js';
+import { isExecutionFinished, isGivenUp } from './execution-status.js';
 import { decideRetry, type RetryPolicy } from './retry-policy.js';
 import { transition, type TaskTransitionEvent, type TransitionResult } from './task-status.js';
 
@@ -11,12 +11,17 @@ export interface ExecutionView {
   nodeId: string;
   status: ExecutionStatus;
   lastSequence: number;
+  /** When the execution was accepted and started; null: not recorded (undefined: not known). */
+  acceptedAt?: Date | null;
+  startedAt?: Date | null;
 }
 
 export interface TaskView {
   status: TaskStatus;
   retryCount: number;
   maxRetries: number;
+  /** The task's own backoff; null: the configured one. */
+  retryPolicy: TaskRetryPolicy | null;
 }
 
 export interface ReportContext {
@@ -34,7 +39,20 @@ export interface ExecutionChange {
 }
 
 export type ReportDecision =
-  | { kind: 'ignored'; reason: string }
+  | {
+      kind: 'ignored';
+      reason: string;
+      /**
+       * The agent still works on an execution the control plane gave up (lost node, deadline):
+       * tell it to stop.
+       */
+      cancelExecution?: boolean;
+    }
+  /**
+   * A start report (TaskAccepted, TaskStarted) that arrived after a later report of its execution
+   * was applied (a completion overtook it): recorded in the history with its time, state unchanged.
+   */
+  | { kind: 'late'; reason: string }
   | {
       kind: 'applied';
       execution: ExecutionChange;
@@ -42,7 +60,16 @@ export type ReportDecision =
       task: { event: TaskTransitionEvent; result: TransitionResult } | null;
       /** Set when a failure will be retried automatically. */
       retryAt: Date | null;
+      /** A retryable failure found every retry used (recorded as `MaxRetriesReached`). */
+      maxRetriesReached?: boolean;
     };
+
+/** Reports that end an execution; after one the agent sends nothing more about it. */
+const END_REPORTS: ReadonlySet<ExecutionReport['type']> = new Set([
+  'TaskCompleted',
+  'TaskFailed',
+  'TaskCancelled',
+]);
 
 /**
  * Decides what one agent report does to its execution and task. Reports are ordered by the
@@ -62,6 +89,9 @@ export function decideReport(
     };
   }
   const sequence = report.payload.sequence;
+  if (sequence < execution.lastSequence && isUnrecordedStart(report, execution)) {
+    return { kind: 'late', reason: `late ${report.type}: sequence ${sequence} < ${execution.lastSequence}` };
+  }
   if (sequence <= execution.lastSequence) {
     return {
       kind: 'ignored',
@@ -69,7 +99,17 @@ export function decideReport(
     };
   }
   if (isExecutionFinished(execution.status)) {
-    return { kind: 'ignored', reason: `execution already ${execution.status}` };
+    const reason = `execution already ${execution.status}`;
+    // A report newer than the last applied one, about work still going on, from the node the
+    // execution was given up on: the agent came back and runs what is being retried elsewhere.
+    if (isGivenUp(execution.status) && !END_REPORTS.has(report.type)) {
+      return {
+        kind: 'ignored',
+        reason: `${reason}: given up, the node is told to cancel it`,
+        cancelExecution: true,
+      };
+    }
+    return { kind: 'ignored', reason };
   }
   const cancelling = execution.status === 'Cancelling';
   const change = (status: ExecutionStatus, release = false): ExecutionChange => ({
@@ -106,12 +146,9 @@ export function decideReport(
       };
     case 'TaskFailed': {
       if (report.payload.timedOut) {
-        return {
-          kind: 'applied',
-          execution: change('Timeout', true),
-          task: moveTask({ type: 'TimeOut', executionId }),
-          retryAt: null,
-        };
+        const retry = retryOf(context.retryPolicy.retryOnTimeout, task, context);
+        const moved = moveTask({ type: 'TimeOut', executionId, retryAt: retry.at });
+        return applied(change('Timeout', true), moved, retry);
       }
       return failure(report.payload.retryable, change('Failed', true));
     }
@@ -127,19 +164,49 @@ export function decideReport(
   }
 
   function failure(retryable: boolean, executionChange: ExecutionChange): ReportDecision {
-    const retry = decideRetry(context.retryPolicy, {
-      retryable,
-      retriesUsed: task.retryCount,
-      maxRetries: task.maxRetries,
-      now: context.now,
-      random: context.random,
-    });
-    const retryAt = retry.retry ? retry.at : null;
-    return {
-      kind: 'applied',
-      execution: executionChange,
-      task: moveTask({ type: 'Fail', executionId, retryAt }),
-      retryAt,
-    };
+    const retry = retryOf(retryable, task, context);
+    return applied(executionChange, moveTask({ type: 'Fail', executionId, retryAt: retry.at }), retry);
   }
+}
+
+/** A TaskAccepted or TaskStarted whose moment the execution does not have yet. */
+function isUnrecordedStart(report: ExecutionReport, execution: ExecutionView): boolean {
+  if (report.type === 'TaskAccepted') return execution.acceptedAt === null;
+  if (report.type === 'TaskStarted') return execution.startedAt === null;
+  return false;
+}
+
+function applied(
+  execution: ExecutionChange,
+  task: { event: TaskTransitionEvent; result: TransitionResult },
+  retry: FailureRetry,
+): ReportDecision {
+  return {
+    kind: 'applied',
+    execution,
+    task,
+    retryAt: retry.at,
+    maxRetriesReached: retry.maxRetriesReached && task.result.ok,
+  };
+}
+
+export interface FailureRetry {
+  /** When the task is retried; null: it is not. */
+  at: Date | null;
+  maxRetriesReached: boolean;
+}
+
+/** Whether a failure of the task is retried, under the task's own backoff or the configured one. */
+export function retryOf(retryable: boolean, task: TaskView, context: ReportContext): FailureRetry {
+  const decision = decideRetry(context.retryPolicy, {
+    retryable,
+    retriesUsed: task.retryCount,
+    maxRetries: task.maxRetries,
+    now: context.now,
+    random: context.random,
+    taskBackoff: task.retryPolicy,
+  });
+  return decision.retry
+    ? { at: decision.at, maxRetriesReached: false }
+    : { at: null, maxRetriesReached: decision.maxRetriesReached };
 }

@@ -11,7 +11,9 @@ export type TaskTransitionEvent =
   | { type: 'Start'; executionId: string }
   | { type: 'Complete'; executionId: string }
   | { type: 'Fail'; executionId: string; retryAt: Date | null }
-  | { type: 'TimeOut'; executionId: string }
+  | { type: 'TimeOut'; executionId: string; retryAt: Date | null }
+  /** The execution's node stopped heartbeating: a retryable failure that the agent never reported. */
+  | { type: 'LoseNode'; executionId: string; retryAt: Date | null }
   | { type: 'Cancel'; reason: string }
   | { type: 'Retry' };
 
@@ -24,6 +26,7 @@ export const TASK_TRANSITION_EVENT_TYPES: TaskTransitionEventType[] = [
   'Complete',
   'Fail',
   'TimeOut',
+  'LoseNode',
   'Cancel',
   'Retry',
 ];
@@ -52,7 +55,8 @@ function refused(from: TaskStatus, event: TaskTransitionEvent): TransitionResult
 
 /**
  * The task state machine (seed 004): Created → Pending → Scheduled → Running → Completed, with
- * Failed/Retrying, Timeout and Cancelled. Pure: the caller applies the result and records it.
+ * Failed/Retrying, Timeout and Cancelled. A failure, a timeout or a lost node goes to Retrying when
+ * the caller found a retry (`retryAt`), else ends the task. Pure: the caller applies the result and records it.
  */
 export function transition(from: TaskStatus, event: TaskTransitionEvent): TransitionResult {
   switch (event.type) {
@@ -66,10 +70,12 @@ export function transition(from: TaskStatus, event: TaskTransitionEvent): Transi
       // A completion may overtake its start report: Scheduled → Completed is legal.
       return isOnNode(from) ? allowed(from, 'Completed') : refused(from, event);
     case 'Fail':
+    case 'LoseNode':
       if (!isOnNode(from)) return refused(from, event);
       return allowed(from, event.retryAt ? 'Retrying' : 'Failed');
     case 'TimeOut':
-      return isOnNode(from) ? allowed(from, 'Timeout') : refused(from, event);
+      if (!isOnNode(from)) return refused(from, event);
+      return allowed(from, event.retryAt ? 'Retrying' : 'Timeout');
     case 'Cancel':
       return isFinished(from) ? refused(from, event) : allowed(from, 'Cancelled');
     case 'Retry':

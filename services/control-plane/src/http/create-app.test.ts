@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { HealthReport } from './health/health.routes.js';
+import type { HealthReport, NotReadyProblem } from './health/health.routes.js';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
 import { createTestApp } from './test-app.js';
 import { signTestToken } from './test-tokens.js';
@@ -131,21 +131,52 @@ describe('health', () => {
     expect(await response.json()).toEqual({ status: 'ok' });
   });
 
-  it('/readyz and /healthz answer 503 when a check throws, with every check named', async () => {
+  it('/healthz answers 503 when a check throws, with every check named', async () => {
     const failing = createTestApp({
       serviceName: 'cp-test',
       readiness: { postgres: () => Promise.resolve(), rabbitmq: () => Promise.reject(new Error('down')) },
     });
-    for (const path of ['/readyz', '/healthz']) {
-      const response = await failing.request(path);
-      expect(response.status).toBe(503);
-      const report = (await response.json()) as HealthReport;
-      expect(report).toMatchObject({ service: 'cp-test', status: 'unhealthy' });
-      expect(Date.parse(report.timestamp)).not.toBeNaN();
-      expect(report.checks['postgres']?.status).toBe('Healthy');
-      expect(report.checks['rabbitmq']?.status).toBe('Unhealthy');
-      expect(report.checks['rabbitmq']?.duration_ms).toBeTypeOf('number');
+    const response = await failing.request('/healthz');
+    expect(response.status).toBe(503);
+    const report = (await response.json()) as HealthReport;
+    expect(report).toMatchObject({ service: 'cp-test', status: 'unhealthy' });
+    expect(Date.parse(report.timestamp)).not.toBeNaN();
+    expect(report.checks['postgres']?.status).toBe('Healthy');
+    expect(report.checks['rabbitmq']?.status).toBe('Unhealthy');
+    expect(report.checks['rabbitmq']?.duration_ms).toBeTypeOf('number');
+  });
+
+  it.each([
+    [['rabbitmq'], 'not ready: rabbitmq is down'],
+    [['rabbitmq', 'consumer:agent-events'], 'not ready: rabbitmq, consumer:agent-events are down'],
+    [['consumer:logs'], 'not ready: consumer:logs is down'],
+  ])('/readyz answers 503 with a problem naming what is down (%j)', async (down, detail) => {
+    const names = ['postgres', 'rabbitmq', 'consumer:agent-events', 'consumer:logs'];
+    const failing = createTestApp({
+      serviceName: 'cp-test',
+      readiness: Object.fromEntries(
+        names.map((name) => [
+          name,
+          () => (down.includes(name) ? Promise.reject(new Error('secret detail')) : Promise.resolve()),
+        ]),
+      ),
+    });
+    const response = await failing.request('/readyz');
+    expect(response.status).toBe(503);
+    expect(response.headers.get('content-type')).toContain('application/problem+json');
+    const problem = (await response.json()) as NotReadyProblem;
+    expect(problem).toMatchObject({
+      type: '/problems/not-ready',
+      title: 'Not ready',
+      status: 503,
+      detail,
+      service: 'cp-test',
+    });
+    expect(Date.parse(problem.timestamp)).not.toBeNaN();
+    for (const name of names) {
+      expect(problem.checks[name]?.status).toBe(down.includes(name) ? 'Unhealthy' : 'Healthy');
     }
+    expect(JSON.stringify(problem)).not.toContain('secret detail');
   });
 
   it('/readyz answers 200 when ready and 503 once shutting down', async () => {
@@ -158,7 +189,7 @@ describe('health', () => {
     shuttingDown = true;
     const response = await ready.request('/readyz');
     expect(response.status).toBe(503);
-    expect(await response.json()).toMatchObject({ status: 'shutting_down' });
+    expect(await response.json()).toMatchObject({ status: 503, detail: 'shutting down' });
     expect((await ready.request('/healthz')).status).toBe(200);
   });
 });

@@ -9,6 +9,7 @@ import { correlation } from './correlation.js';
 import { errorHandler, handleNotFound } from './error-handler.js';
 import { createExecutionRouter } from './executions/executions.handlers.js';
 import { createHealthRouter } from './health/health.handlers.js';
+import { jsonDepthLimit } from './json-depth-limit.js';
 import type { ReadinessCheck } from './health/run-checks.js';
 import type { HttpEnv } from './http-env.js';
 import { createNodeRouter } from './nodes/nodes.handlers.js';
@@ -59,6 +60,7 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
         throw new HTTPException(413, { message: `the request body exceeds ${MAX_BODY_BYTES} bytes` });
       },
     }),
+    jsonDepthLimit(),
   );
   // Executions first: `/tasks/executions/{executionId}` must not be taken for `/tasks/{id}/…`.
   app.route('/api/v1', createExecutionRouter(deps.app));

@@ -1,4 +1,5 @@
 import { HTTPException } from 'hono/http-exception';
+import { QueryFailedError } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { ConflictError, DomainError, NotFoundError, UnprocessableError } from '../domain/errors.js';
 import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
@@ -35,6 +36,28 @@ describe('mapError', () => {
     const { problem, headers } = mapError(new UnauthenticatedError('the token has expired'));
     expect(problem).toMatchObject({ status: 401, detail: 'the token has expired' });
     expect(headers).toEqual({ 'WWW-Authenticate': 'Bearer' });
+  });
+
+  it.each([
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+    new Error('Connection terminated unexpectedly'),
+    new QueryFailedError(
+      'SELECT * FROM tasks WHERE org_id = $1',
+      ['org-1'],
+      Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }),
+    ),
+    Object.assign(new Error('deadlock detected'), { code: '40P01' }),
+  ])('answers 503 with Retry-After while the database is unavailable (%o)', (error) => {
+    const { problem, headers, isServerError } = mapError(error);
+    expect(problem).toMatchObject({
+      status: 503,
+      type: '/problems/unavailable',
+      title: 'Service unavailable',
+    });
+    expect(problem.detail).toMatch(/database is unavailable/);
+    expect(JSON.stringify(problem)).not.toMatch(/org|SELECT|5432|terminating/);
+    expect(headers).toEqual({ 'Retry-After': '5' });
+    expect(isServerError).toBe(true);
   });
 
   it.each([

@@ -3,6 +3,7 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { Problem } from '@meridian/contracts/api/problem';
 import { DomainError, UnprocessableError } from '../domain/errors.js';
+import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
 import type { HttpEnv } from './http-env.js';
 import { buildProblem, kindOfStatus, PROBLEM_KINDS, problemResponse, type ProblemKind } from './problem.js';
@@ -15,6 +16,9 @@ export interface MappedError {
 }
 
 const INTERNAL_DETAIL = 'an unexpected error occurred; quote the correlation id when reporting it';
+const UNAVAILABLE_DETAIL = 'the database is unavailable; try again shortly';
+/** Seconds a client should wait before retrying while the database is away. */
+export const DATABASE_RETRY_AFTER_SECONDS = 5;
 
 function isProblemKind(code: string): code is ProblemKind {
   return Object.hasOwn(PROBLEM_KINDS, code);
@@ -53,6 +57,12 @@ export function mapError(error: unknown): MappedError {
       : { type: 'about:blank', title: error.message || 'Client error', status: error.status };
     return answer(problem);
   }
+  if (isTransientDatabaseError(error)) {
+    // Unreachable, restarting, or a transaction that lost a race: the request may succeed later.
+    return answer(buildProblem('unavailable', { detail: UNAVAILABLE_DETAIL }), {
+      'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS),
+    });
+  }
   return answer(buildProblem('internal', { detail: INTERNAL_DETAIL }));
 }
 
@@ -62,7 +72,8 @@ export function errorHandler(logger: Logger): ErrorHandler<HttpEnv> {
     const mapped = mapError(error);
     if (mapped.isServerError) {
       const requestLogger = (c.get('logger') as Logger | undefined) ?? logger;
-      requestLogger.error({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
+      const level = mapped.problem.status === 503 ? 'warn' : 'error';
+      requestLogger[level]({ err: error, method: c.req.method, path: c.req.path }, 'request failed');
     }
     return problemResponse(c, mapped.problem, mapped.headers);
   };

@@ -1,12 +1,20 @@
-import type { Connection, Consumer, Publisher } from 'rabbitmq-client';
+import type { AsyncMessage, Connection, Consumer, Publisher } from 'rabbitmq-client';
 import { ConsumerStatus } from 'rabbitmq-client';
 import type { Logger } from 'pino';
 import type { Topology } from '@meridian/contracts/topology';
-import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messages/agent-message';
+import { summarizeError, truncateText } from '@meridian/contracts/logging/serialize-error';
+import {
+  parseAgentMessage,
+  type AgentMessage,
+  type ParseResult,
+} from '@meridian/contracts/messages/agent-message';
 import type { RecordResult } from '../app/record-agent-messages.js';
+import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
-import { MessageBatcher, oneByOneOnFailure } from './message-batcher.js';
+import { isolateFailures, MessageBatcher, type Settled } from './message-batcher.js';
+import { RetryStoppedError, TransientRetry } from './transient-retry.js';
+import { recordInvalidEndReport } from './invalid-end-report.js';
 
 export interface AgentEventsConsumerOptions {
   connection: Connection;
@@ -16,26 +24,59 @@ export interface AgentEventsConsumerOptions {
   batchSize: number;
   logger: Logger;
   record: (messages: AgentMessage[]) => Promise<RecordResult[]>;
+  /** Waits between tries while the database is away (tests shorten them). */
+  retryDelaysMs?: { min: number; max: number };
 }
+
+export interface AgentEventsConsumer {
+  consumer: Consumer;
+  /** Waits until every message handed over so far is processed. */
+  drain: () => Promise<void>;
+  /** Stops waiting for the database (what waits is requeued), stops consuming, and drains. */
+  close: () => Promise<void>;
+  /** Batches or messages waiting for the database now (0 while it answers). */
+  waitingForDatabase: () => number;
+}
+
+/** Reasons in logs are cut to this; the dead-letter header carries the reason as given. */
+const LOGGED_REASON_CHARS = 200;
 
 /**
  * Consumes agent reports and heartbeats with manual acks. A message that fails validation is
  * published to the dead-letter queue with the reason in a header, then acked: it is never
- * requeued, and the consumer goes on. Valid messages are applied in batches; a batch that fails
- * is retried one message at a time so that one bad row cannot hold back the others.
+ * requeued, and the consumer goes on. Valid messages are applied in batches:
+ * - while the database is away (or a batch hits a deadlock), the batch is tried again with a
+ *   bounded backoff and its deliveries stay unacked: nothing counts toward the queue's delivery
+ *   limit, and the prefetch limit pauses the flow until the database answers;
+ * - a batch that fails otherwise is applied one message at a time; a message that fails on its
+ *   own is dead-lettered alone with a short reason (error kind, code, message), the others applied.
  */
-export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
-  consumer: Consumer;
-  drain: () => Promise<void>;
-} {
+export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): AgentEventsConsumer {
   const { topology, logger } = options;
   const declarations = controlPlaneDeclarations(topology);
-  const batcher = new MessageBatcher<AgentMessage, RecordResult>(
+  const retry = new TransientRetry({
+    isTransient: isTransientDatabaseError,
+    logger: logger.child({ component: 'agent-events-consumer' }),
+    minDelayMs: options.retryDelaysMs?.min,
+    maxDelayMs: options.retryDelaysMs?.max,
+  });
+  const batcher = new MessageBatcher<AgentMessage, Settled<RecordResult>>(
     options.batchSize,
-    oneByOneOnFailure(options.record, (error, size) =>
-      logger.warn({ err: error, size }, 'batch failed; applying its messages one by one'),
-    ),
+    isolateFailures(options.record, {
+      keyOf: (message) => message.messageId,
+      asDuplicate: (result) => ({ ...result, outcome: 'duplicate' }),
+      retry,
+      onSplit: (error, size) =>
+        logger.warn({ err: error, size }, 'batch failed; applying its messages one by one'),
+    }),
   );
+  // A salvaged end report goes through the batcher like any report; if it cannot be applied, the
+  // original is dead-lettered all the same.
+  const applyFailure = async (failure: AgentMessage): Promise<RecordResult> => {
+    const settled = await batcher.add(failure);
+    if (!settled.ok) throw settled.error;
+    return settled.value;
+  };
   const deadLetterTarget = {
     exchange: topology.deadLetterExchange,
     routingKey: topology.agentEventsDeadLetterKey,
@@ -44,13 +85,44 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
   const consumer = options.connection.createConsumer(
     queueConsumerProps(declarations, declarations.agentEventsQueue, options.prefetch),
     async (message) => {
-      const parsed = parseAgentMessage(rawBody(message));
+      const parsed = parseSafely(message);
       if (!parsed.ok) {
-        logger.warn({ reason: parsed.reason, routingKey: message.routingKey }, 'agent message dead-lettered');
+        try {
+          await recordInvalidEndReport(rawBody(message), parsed.reason, applyFailure, logger);
+        } catch (error) {
+          if (error instanceof RetryStoppedError) return ConsumerStatus.REQUEUE;
+          logger.warn({ err: error, messageId: message.messageId }, 'invalid end report not applied');
+        }
+        logger.warn(
+          {
+            reason: truncateText(parsed.reason, LOGGED_REASON_CHARS),
+            messageId: message.messageId,
+            routingKey: message.routingKey,
+            bytes: rawBody(message).length,
+          },
+          'agent message dead-lettered',
+        );
         await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason);
         return ConsumerStatus.ACK;
       }
-      const result = await batcher.add(parsed.message);
+      let settled: Settled<RecordResult>;
+      try {
+        settled = await batcher.add(parsed.message);
+      } catch (error) {
+        // Shutting down while the database is away: back to the queue for another replica.
+        if (error instanceof RetryStoppedError) return ConsumerStatus.REQUEUE;
+        throw error;
+      }
+      if (!settled.ok) {
+        const reason = `not applied: ${summarizeError(settled.error)}`;
+        logger.warn(
+          { err: settled.error, messageId: parsed.message.messageId, type: parsed.message.type },
+          'agent message dead-lettered',
+        );
+        await deadLetter(options.publisher, deadLetterTarget, message, reason);
+        return ConsumerStatus.ACK;
+      }
+      const result = settled.value;
       if (result.outcome !== 'applied') {
         logger.debug(
           { messageId: result.messageId, outcome: result.outcome, reason: result.reason },
@@ -61,5 +133,23 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): {
     },
   );
   consumer.on('error', (error) => logger.error({ err: error }, 'agent events consumer error'));
-  return { consumer, drain: () => batcher.drain() };
+  return {
+    consumer,
+    drain: () => batcher.drain(),
+    async close() {
+      retry.stop();
+      await consumer.close();
+      await batcher.drain();
+    },
+    waitingForDatabase: () => retry.waiting,
+  };
+}
+
+/** Validation never throws; a body that breaks the parser itself (too deep, say) is refused too. */
+function parseSafely(message: AsyncMessage): ParseResult<AgentMessage> {
+  try {
+    return parseAgentMessage(rawBody(message));
+  } catch (error) {
+    return { ok: false, reason: `could not be parsed: ${summarizeError(error)}` };
+  }
 }

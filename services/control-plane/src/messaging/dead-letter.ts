@@ -1,5 +1,8 @@
-import type { AsyncMessage, Publisher } from 'rabbitmq-client';
-import { DEAD_LETTER_REASON_HEADER } from '@meridian/contracts/topology';
+import type { AsyncMessage, Connection, Publisher } from 'rabbitmq-client';
+import type { Topology } from '@meridian/contracts/topology';
+import { controlPlaneDeclarations } from './broker-topology.js';
+import { DEAD_LETTER_LIMITS, deadLetterHeaders, truncateUtf8 } from './dead-letter-headers.js';
+import { encodeJson } from '@meridian/contracts/json-depth';
 
 /** Where a consumer parks what it cannot process: the dead-letter exchange, keyed by the source. */
 export interface DeadLetterTarget {
@@ -8,8 +11,30 @@ export interface DeadLetterTarget {
 }
 
 /**
- * Publishes a delivery, unchanged, to the dead-letter exchange with the reason in a header (and the
- * routing key it came with). The caller acks the original afterwards: never requeued, never lost.
+ * The publisher of dead letters: a channel of its own with confirms, apart from the one that sends
+ * commands, so that a dead letter the broker refuses (and the channel error that follows) cannot
+ * fail a command publish. It declares the dead-letter exchange, queues and their bindings.
+ */
+export function createDeadLetterPublisher(connection: Connection, topology: Topology): Publisher {
+  const declarations = controlPlaneDeclarations(topology);
+  return connection.createPublisher({
+    confirm: true,
+    maxAttempts: 2,
+    exchanges: declarations.exchanges.filter((e) => e.exchange === topology.deadLetterExchange),
+    queues: [declarations.deadLetterQueue, declarations.logsDeadLetterQueue],
+    queueBindings: declarations.queueBindings.filter((b) => b.exchange === topology.deadLetterExchange),
+  });
+}
+
+/**
+ * Publishes a delivery to the dead-letter exchange with the reason in a header, the original
+ * routing key, message id, type and body size, and a bounded part of the original headers
+ * (dead-letter-headers.ts): whatever the original carried, the dead letter fits in one frame. The
+ * body is kept as is up to 1 MiB, else only its head (marked truncated). The caller acks the
+ * original afterwards: never requeued, never lost.
+ *
+ * `publisher` is the dead-letter publisher, a channel of its own with confirms: a dead letter the
+ * broker refuses can close that channel, never the one that sends commands.
  */
 export async function deadLetter(
   publisher: Publisher,
@@ -17,22 +42,26 @@ export async function deadLetter(
   message: AsyncMessage,
   reason: string,
 ): Promise<void> {
+  const body = rawBody(message);
+  const truncated = body.length > DEAD_LETTER_LIMITS.bodyBytes;
+  const short = (value: string | undefined, maxBytes: number = DEAD_LETTER_LIMITS.shortStringBytes) =>
+    value === undefined ? undefined : truncateUtf8(value, maxBytes);
   await publisher.send(
     {
       exchange: target.exchange,
       routingKey: target.routingKey,
-      messageId: message.messageId,
-      type: message.type,
-      correlationId: message.correlationId,
-      contentType: message.contentType,
+      messageId: short(message.messageId),
+      type: short(message.type, DEAD_LETTER_LIMITS.typeBytes),
+      correlationId: short(message.correlationId),
+      contentType: short(message.contentType),
       durable: true,
-      headers: {
-        ...message.headers,
-        [DEAD_LETTER_REASON_HEADER]: reason,
-        'x-meridian-original-routing-key': message.routingKey,
-      },
+      headers: deadLetterHeaders(
+        { headers: message.headers, routingKey: message.routingKey, bodyBytes: body.length },
+        reason,
+        truncated,
+      ),
     },
-    rawBody(message),
+    truncated ? body.subarray(0, DEAD_LETTER_LIMITS.truncatedBodyBytes) : body,
   );
 }
 
@@ -41,5 +70,5 @@ export function rawBody(message: AsyncMessage): Buffer {
   const body: unknown = message.body;
   if (Buffer.isBuffer(body)) return body;
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
-  return Buffer.from(JSON.stringify(body ?? null), 'utf8');
+  return Buffer.from(encodeJson(body ?? null), 'utf8');
 }

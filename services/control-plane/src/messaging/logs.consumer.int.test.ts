@@ -29,6 +29,12 @@ let amqp: ChannelModel;
 let channel: ConfirmChannel;
 /** Chunks of these executions make the store fail, as a database that refuses them would. */
 const failing = new Set<string>();
+/** Chunks of these executions fail as if the database were away, this many more times each. */
+const unreachableFor = new Map<string, number>();
+
+function refusedConnection(): Error {
+  return Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+}
 
 beforeAll(async () => {
   deps = await createTestAppDeps(database.url);
@@ -50,19 +56,31 @@ beforeAll(async () => {
     prefetch: 50,
     batchSize: 20,
     logger: pino({ level: 'silent' }),
-    store: (chunks) =>
-      chunks.some((chunk) => failing.has(chunk.payload.executionId))
+    retryDelaysMs: { min: 10, max: 100 },
+    store: (chunks) => {
+      for (const chunk of chunks) {
+        const left = unreachableFor.get(chunk.payload.executionId) ?? 0;
+        if (left > 0) {
+          unreachableFor.set(chunk.payload.executionId, left - 1);
+          return Promise.reject(refusedConnection());
+        }
+      }
+      return chunks.some((chunk) => failing.has(chunk.payload.executionId))
         ? Promise.reject(new Error('the store refused it'))
-        : storeLogChunks(deps, chunks, { maxBytes: 65_536 }),
+        : storeLogChunks(deps, chunks, { maxBytes: 65_536 });
+    },
   });
   await new Promise<void>((resolve) => logs.consumer.once('ready', resolve));
   amqp = await connectAmqp(testAmqpUrl());
   channel = await amqp.createConfirmChannel();
+  // The publisher declares the dead-letter queue with its first message; tests may read it before.
+  const { queue, durable, arguments: args } = declarations.logsDeadLetterQueue;
+  await channel.assertQueue(queue, { durable, arguments: args });
+  await channel.bindQueue(queue, deps.topology.deadLetterExchange, deps.topology.logsDeadLetterKey);
 });
 
 afterAll(async () => {
-  await logs?.consumer.close();
-  await logs?.drain();
+  await logs?.close();
   await publisher?.close();
   await connection?.close();
   await channel?.close();
@@ -100,6 +118,7 @@ function runningExecution() {
 describe('logs consumer on the real broker', () => {
   it('dead-letters a malformed message with its reason, ignores another node’s chunk, and stores the good chunk after them', async () => {
     const run = await runningExecution();
+    const before = logs.stats();
     const line = (seq: number) => ({
       seq,
       stream: 'stdout',
@@ -145,22 +164,65 @@ describe('logs consumer on the real broker', () => {
     expect(parked[0]!.routingKey).toBe(deps.topology.logKey(run.nodeId));
     expect(parked[1]!.reason).toMatch(/invalid LogChunk: payload\.lines/);
     expect(await channel.get(deps.topology.logsDeadLetterQueue, { noAck: true })).toBe(false);
-    expect(logs.stats()).toMatchObject({ deadLettered: 2, ignored: 1, lines: 2 });
+    const after = logs.stats();
+    expect({
+      deadLettered: after.deadLettered - before.deadLettered,
+      ignored: after.ignored - before.ignored,
+      lines: after.lines - before.lines,
+    }).toEqual({ deadLettered: 2, ignored: 1, lines: 2 });
   });
 
-  it('requeues a chunk the store fails on once, then parks it with the error', async () => {
-    const run = await runningExecution();
-    failing.add(run.executionId);
-    const line = { seq: 1, stream: 'stdout', ts: new Date().toISOString(), text: 'never stored' };
-    await publishRaw(
-      envelope(run.nodeId, { taskId: run.taskId, executionId: run.executionId, lines: [line] }),
-    );
+  it('dead-letters a chunk that fails on its own, alone, and stores the others', async () => {
+    const bad = await runningExecution();
+    const good = [await runningExecution(), await runningExecution()];
+    failing.add(bad.executionId);
+    const line = (text: string) => ({ seq: 1, stream: 'stdout', ts: new Date().toISOString(), text });
+    for (const run of [good[0]!, bad, good[1]!]) {
+      await publishRaw(
+        envelope(run.nodeId, {
+          taskId: run.taskId,
+          executionId: run.executionId,
+          lines: [line(run.executionId)],
+        }),
+      );
+    }
     const parked = await waitFor(
       async () => (await channel.get(deps.topology.logsDeadLetterQueue, { noAck: true })) || undefined,
       { description: 'the failing chunk to be parked' },
     );
     expect(String(parked.properties.headers?.[DEAD_LETTER_REASON_HEADER])).toBe(
-      'not stored after a redelivery: the store refused it',
+      'not stored: Error: the store refused it',
     );
+    expect(JSON.parse(parked.content.toString('utf8'))).toMatchObject({
+      payload: { executionId: bad.executionId },
+    });
+    for (const run of good) {
+      await waitFor(
+        async () =>
+          (await readExecutionLog(deps, actorOf(run.orgId), run.executionId, { after: 0, limit: 10 })).items
+            .length === 1,
+        { description: 'the good chunks to be stored' },
+      );
+    }
+    expect(await channel.get(deps.topology.logsDeadLetterQueue, { noAck: true })).toBe(false);
+    expect(logs.consumer.stats.requeued).toBe(0);
+  });
+
+  it('holds a chunk while the database is away and stores it when it answers, never requeued', async () => {
+    const run = await runningExecution();
+    unreachableFor.set(run.executionId, 4);
+    const line = { seq: 1, stream: 'stdout', ts: new Date().toISOString(), text: 'stored late' };
+    await publishRaw(
+      envelope(run.nodeId, { taskId: run.taskId, executionId: run.executionId, lines: [line] }),
+    );
+    await waitFor(
+      async () =>
+        (await readExecutionLog(deps, actorOf(run.orgId), run.executionId, { after: 0, limit: 10 })).items
+          .length === 1,
+      { description: 'the chunk to be stored once the database answers' },
+    );
+    expect(unreachableFor.get(run.executionId)).toBe(0);
+    expect(logs.consumer.stats.requeued).toBe(0);
+    expect(await channel.get(deps.topology.logsDeadLetterQueue, { noAck: true })).toBe(false);
   });
 });

@@ -1,13 +1,16 @@
-import type { Connection, Consumer, Publisher } from 'rabbitmq-client';
+import type { AsyncMessage, Connection, Consumer, Publisher } from 'rabbitmq-client';
 import { ConsumerStatus } from 'rabbitmq-client';
 import type { Logger } from 'pino';
-import { parseMessageOf } from '@meridian/contracts/messages/agent-message';
+import { summarizeError, truncateText } from '@meridian/contracts/logging/serialize-error';
+import { parseMessageOf, type ParseResult } from '@meridian/contracts/messages/agent-message';
 import { LOG_CHUNK, LogChunkSchema } from '@meridian/contracts/messages/log-chunk';
 import type { Topology } from '@meridian/contracts/topology';
 import type { LogChunkMessage, StoreResult } from '../logs/store/store-log-chunks.js';
+import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
-import { MessageBatcher, oneByOneOnFailure } from './message-batcher.js';
+import { isolateFailures, MessageBatcher, type Settled } from './message-batcher.js';
+import { RetryStoppedError, TransientRetry } from './transient-retry.js';
 
 const LOG_CHUNK_SCHEMAS = { [LOG_CHUNK]: LogChunkSchema };
 
@@ -19,6 +22,8 @@ export interface LogsConsumerOptions {
   batchSize: number;
   logger: Logger;
   store: (chunks: LogChunkMessage[]) => Promise<StoreResult[]>;
+  /** Waits between tries while the database is away (tests shorten them). */
+  retryDelaysMs?: { min: number; max: number };
 }
 
 /** What the consumer did since it started; chunks refused by the store are `ignored`. */
@@ -33,8 +38,15 @@ export interface LogsConsumerStats {
 export interface LogsConsumer {
   consumer: Consumer;
   drain(): Promise<void>;
+  /** Stops waiting for the database (what waits is requeued), stops consuming, and drains. */
+  close(): Promise<void>;
   stats(): LogsConsumerStats;
+  /** Batches or chunks waiting for the database now (0 while it answers). */
+  waitingForDatabase(): number;
 }
+
+/** Reasons in logs are cut to this; the dead-letter header carries the reason as given. */
+const LOGGED_REASON_CHARS = 200;
 
 /**
  * Consumes agents' LogChunks from the one logs queue that every consuming replica shares
@@ -43,19 +55,31 @@ export interface LogsConsumer {
  * order, so one replica stores an execution's chunks in the order the agent sent them.
  *
  * A chunk that fails validation is published to the dead-letter exchange with the reason and
- * acked. A chunk that cannot be stored is requeued once; if it fails again after redelivery it is
- * dead-lettered with the error, so that it cannot loop (a classic queue has no delivery limit).
+ * acked. While the database is away, a batch is tried again with a bounded backoff and its
+ * deliveries stay unacked (the prefetch limit pauses the flow): nothing is requeued or parked for
+ * it. A batch that fails otherwise is stored one chunk at a time, and a chunk that fails on its own
+ * is dead-lettered alone with a short reason, so that it cannot loop.
  */
 export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
   const { topology } = options;
   const logger = options.logger.child({ component: 'logs-consumer' });
   const declarations = controlPlaneDeclarations(topology);
   const stats: LogsConsumerStats = { chunks: 0, lines: 0, duplicates: 0, ignored: 0, deadLettered: 0 };
-  const batcher = new MessageBatcher<LogChunkMessage, StoreResult>(
+  const retry = new TransientRetry({
+    isTransient: isTransientDatabaseError,
+    logger,
+    minDelayMs: options.retryDelaysMs?.min,
+    maxDelayMs: options.retryDelaysMs?.max,
+  });
+  const batcher = new MessageBatcher<LogChunkMessage, Settled<StoreResult>>(
     options.batchSize,
-    oneByOneOnFailure(options.store, (error, size) =>
-      logger.warn({ err: error, size }, 'log batch failed; storing its chunks one by one'),
-    ),
+    isolateFailures(options.store, {
+      keyOf: (chunk) => chunk.messageId,
+      asDuplicate: (result) => ({ ...result, outcome: 'duplicate', newLines: 0 }),
+      retry,
+      onSplit: (error, size) =>
+        logger.warn({ err: error, size }, 'log batch failed; storing its chunks one by one'),
+    }),
     1,
   );
   const deadLetterTarget = { exchange: topology.deadLetterExchange, routingKey: topology.logsDeadLetterKey };
@@ -63,24 +87,45 @@ export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
   const consumer = options.connection.createConsumer(
     queueConsumerProps(declarations, declarations.logsQueue, options.prefetch),
     async (message) => {
-      const parsed = parseMessageOf<LogChunkMessage>(rawBody(message), LOG_CHUNK_SCHEMAS);
+      const parsed = parseSafely(message);
       if (!parsed.ok) {
-        logger.warn({ reason: parsed.reason, routingKey: message.routingKey }, 'log chunk dead-lettered');
+        logger.warn(
+          {
+            reason: truncateText(parsed.reason, LOGGED_REASON_CHARS),
+            messageId: message.messageId,
+            routingKey: message.routingKey,
+            bytes: rawBody(message).length,
+          },
+          'log chunk dead-lettered',
+        );
         await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason);
         stats.deadLettered += 1;
         return ConsumerStatus.ACK;
       }
-      let result: StoreResult;
+      let settled: Settled<StoreResult>;
       try {
-        result = await batcher.add(parsed.message);
+        settled = await batcher.add(parsed.message);
       } catch (error) {
-        if (!message.redelivered) throw error;
-        const reason = `not stored after a redelivery: ${error instanceof Error ? error.message : String(error)}`;
-        logger.error({ err: error, messageId: parsed.message.messageId }, 'log chunk dead-lettered');
+        // Shutting down while the database is away: back to the queue for another replica.
+        if (error instanceof RetryStoppedError) return ConsumerStatus.REQUEUE;
+        throw error;
+      }
+      if (!settled.ok) {
+        const reason = `not stored: ${summarizeError(settled.error)}`;
+        logger.warn(
+          {
+            err: settled.error,
+            messageId: parsed.message.messageId,
+            executionId: parsed.message.payload.executionId,
+            lines: parsed.message.payload.lines.length,
+          },
+          'log chunk dead-lettered',
+        );
         await deadLetter(options.publisher, deadLetterTarget, message, reason);
         stats.deadLettered += 1;
         return ConsumerStatus.ACK;
       }
+      const result = settled.value;
       stats.chunks += 1;
       stats.lines += result.newLines;
       if (result.outcome === 'duplicate') stats.duplicates += 1;
@@ -100,5 +145,24 @@ export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
     },
   );
   consumer.on('error', (error) => logger.error({ err: error }, 'logs consumer error'));
-  return { consumer, drain: () => batcher.drain(), stats: () => ({ ...stats }) };
+  return {
+    consumer,
+    drain: () => batcher.drain(),
+    async close() {
+      retry.stop();
+      await consumer.close();
+      await batcher.drain();
+    },
+    stats: () => ({ ...stats }),
+    waitingForDatabase: () => retry.waiting,
+  };
+}
+
+/** Validation never throws; a body that breaks the parser itself (too deep, say) is refused too. */
+function parseSafely(message: AsyncMessage): ParseResult<LogChunkMessage> {
+  try {
+    return parseMessageOf<LogChunkMessage>(rawBody(message), LOG_CHUNK_SCHEMAS);
+  } catch (error) {
+    return { ok: false, reason: `could not be parsed: ${summarizeError(error)}` };
+  }
 }

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { MessageBatcher, oneByOneOnFailure } from './message-batcher.js';
+import pino from 'pino';
+import { describe, expect, it, vi } from 'vitest';
+import { isolateFailures, MessageBatcher } from './message-batcher.js';
+import { RetryStoppedError, TransientRetry, transientRetryDelayMs } from './transient-retry.js';
 
 describe('MessageBatcher', () => {
   it('puts what arrives in one turn of the event loop into one batch', async () => {
@@ -42,29 +44,120 @@ describe('MessageBatcher', () => {
   });
 });
 
-describe('oneByOneOnFailure', () => {
-  it('processes a failed batch again one item at a time, so one bad item holds back nobody', async () => {
-    const calls: number[][] = [];
-    const splits: number[] = [];
-    const process = oneByOneOnFailure(
-      (items: number[]) => {
-        calls.push(items);
-        return items.includes(3) && items.length > 1
-          ? Promise.reject(new Error('bad batch'))
-          : Promise.resolve(items.map((n) => n * 10));
-      },
-      (_error, size) => splits.push(size),
-    );
-    expect(await process([1, 3, 5])).toEqual([10, 30, 50]);
-    expect(calls).toEqual([[1, 3, 5], [1], [3], [5]]);
+const silent = pino({ level: 'silent' });
+
+class Transient extends Error {}
+
+function isolated(
+  processBatch: (items: string[]) => Promise<string[]>,
+  retry = new TransientRetry({ isTransient: (e) => e instanceof Transient, logger: silent, minDelayMs: 1 }),
+) {
+  const splits: number[] = [];
+  const process = isolateFailures(processBatch, {
+    keyOf: (item) => item,
+    asDuplicate: (result) => `${result} (copy)`,
+    retry,
+    onSplit: (_error, size) => splits.push(size),
+  });
+  return { process, splits, retry };
+}
+
+describe('isolateFailures', () => {
+  it('processes a failed batch again one item at a time: only the item that fails on its own fails', async () => {
+    const calls: string[][] = [];
+    const { process, splits } = isolated((items) => {
+      calls.push(items);
+      return items.includes('bad') ? Promise.reject(new Error('22P05 in bad')) : Promise.resolve(items);
+    });
+    const settled = await process(['a', 'bad', 'c']);
+    expect(settled).toEqual([
+      { ok: true, value: 'a' },
+      { ok: false, error: new Error('22P05 in bad') },
+      { ok: true, value: 'c' },
+    ]);
+    expect(calls).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
     expect(splits).toEqual([3]);
   });
 
-  it('rejects when a lone item fails', async () => {
-    const process = oneByOneOnFailure(
-      () => Promise.reject(new Error('no')),
-      () => undefined,
-    );
-    await expect(process([1])).rejects.toThrow('no');
+  it('processes copies of one key once; the copies share the result', async () => {
+    const calls: string[][] = [];
+    const { process } = isolated((items) => {
+      calls.push(items);
+      return Promise.resolve(items.map((item) => item.toUpperCase()));
+    });
+    expect(await process(['a', 'b', 'a'])).toEqual([
+      { ok: true, value: 'A' },
+      { ok: true, value: 'B' },
+      { ok: true, value: 'A (copy)' },
+    ]);
+    expect(calls).toEqual([['a', 'b']]);
+  });
+
+  it('retries a transient failure until it passes, and never turns it into a result', async () => {
+    let failuresLeft = 3;
+    const calls: string[][] = [];
+    const { process } = isolated((items) => {
+      calls.push(items);
+      if (failuresLeft > 0) {
+        failuresLeft -= 1;
+        return Promise.reject(new Transient('database away'));
+      }
+      return Promise.resolve(items);
+    });
+    expect(await process(['a', 'b'])).toEqual([
+      { ok: true, value: 'a' },
+      { ok: true, value: 'b' },
+    ]);
+    expect(calls).toEqual([
+      ['a', 'b'],
+      ['a', 'b'],
+      ['a', 'b'],
+      ['a', 'b'],
+    ]);
+  });
+
+  it('retries a transient failure of one item while applying the others one by one', async () => {
+    let transientLeft = 2;
+    const { process } = isolated((items) => {
+      if (items.length > 1) return Promise.reject(new Error('one of them is bad'));
+      if (items[0] === 'b' && transientLeft > 0) {
+        transientLeft -= 1;
+        return Promise.reject(new Transient('deadlock'));
+      }
+      return items[0] === 'bad' ? Promise.reject(new Error('bad')) : Promise.resolve(items);
+    });
+    const settled = await process(['a', 'b', 'bad']);
+    expect(settled.map((s) => s.ok)).toEqual([true, true, false]);
+    expect(transientLeft).toBe(0);
+  });
+
+  it('gives up with RetryStoppedError when stopped while the database is away', async () => {
+    const retry = new TransientRetry({ isTransient: () => true, logger: silent, minDelayMs: 10_000 });
+    let calls = 0;
+    const { process } = isolated(() => {
+      calls += 1;
+      return Promise.reject(new Transient('away'));
+    }, retry);
+    const pending = process(['a']);
+    await vi.waitFor(() => expect(retry.waiting).toBe(1));
+    retry.stop();
+    await expect(pending).rejects.toBeInstanceOf(RetryStoppedError);
+    expect(calls).toBe(1);
+    expect(retry.waiting).toBe(0);
+  });
+});
+
+describe('transientRetryDelayMs', () => {
+  it.each([
+    [1, 100],
+    [2, 200],
+    [3, 400],
+    [6, 3200],
+    [7, 5000],
+    [50, 5000],
+    [1_000_000, 5000],
+    [0, 100],
+  ])('after %i failures waits %i ms', (attempt, delay) => {
+    expect(transientRetryDelayMs(attempt)).toBe(delay);
   });
 });

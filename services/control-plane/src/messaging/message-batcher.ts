@@ -1,3 +1,5 @@
+import { RetryStoppedError, type TransientRetry } from './transient-retry.js';
+
 /**
  * Collects items handed over one at a time (one per broker delivery) and processes them together.
  * A batch closes when it is full or at the end of the current turn of the event loop; at most
@@ -54,24 +56,70 @@ export class MessageBatcher<TItem, TResult> {
   }
 }
 
+/** The outcome of one item of a batch: its result, or the error it fails with on its own. */
+export type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+export interface IsolationOptions<TItem, TResult> {
+  /** Items with the same key (a message id) are processed once; the copies share the result. */
+  keyOf: (item: TItem) => string;
+  /** The result a copy gets. */
+  asDuplicate: (result: TResult) => TResult;
+  /** Runs the work again while it fails transiently (the database is away). */
+  retry: TransientRetry;
+  onSplit: (error: unknown, size: number) => void;
+}
+
 /**
- * Wraps a batch processor so that a failed batch is processed again one item at a time: one bad
- * item cannot hold back the others. A lone item that fails still rejects (its delivery is requeued
- * or parked by the consumer).
+ * Wraps a batch processor so that one bad item cannot hold back the others, and a database that
+ * is away fails nothing:
+ * - copies of one item (same key) in a batch are processed once;
+ * - a transient failure (database unreachable, deadlock…) is retried, batch or item, until the
+ *   database answers; it never becomes a result;
+ * - a batch that fails otherwise is processed again one item at a time, and an item that still
+ *   fails on its own settles with its error (for the caller to dead-letter) while the others apply.
+ * Rejects only with RetryStoppedError, when the retry is stopped (shutdown) before the work is done.
  */
-export function oneByOneOnFailure<TItem, TResult>(
+export function isolateFailures<TItem, TResult>(
   processBatch: (items: TItem[]) => Promise<TResult[]>,
-  onSplit: (error: unknown, size: number) => void,
-): (items: TItem[]) => Promise<TResult[]> {
-  return async (items) => {
+  options: IsolationOptions<TItem, TResult>,
+): (items: TItem[]) => Promise<Settled<TResult>[]> {
+  const settle = async (unique: TItem[]): Promise<Settled<TResult>[]> => {
     try {
-      return await processBatch(items);
+      const results = await options.retry.run(() => processBatch(unique));
+      return results.map((value) => ({ ok: true, value }));
     } catch (error) {
-      if (items.length === 1) throw error;
-      onSplit(error, items.length);
-      const results: TResult[] = [];
-      for (const item of items) results.push(...(await processBatch([item])));
-      return results;
+      if (error instanceof RetryStoppedError) throw error;
+      if (unique.length === 1) return [{ ok: false, error }];
+      options.onSplit(error, unique.length);
     }
+    const settled: Settled<TResult>[] = [];
+    for (const item of unique) {
+      try {
+        const [value] = await options.retry.run(() => processBatch([item]));
+        settled.push({ ok: true, value: value! });
+      } catch (error) {
+        if (error instanceof RetryStoppedError) throw error;
+        settled.push({ ok: false, error });
+      }
+    }
+    return settled;
+  };
+
+  return async (items) => {
+    const indexOfKey = new Map<string, number>();
+    const unique: TItem[] = [];
+    const slots = items.map((item) => {
+      const key = options.keyOf(item);
+      const seen = indexOfKey.get(key);
+      if (seen !== undefined) return { index: seen, duplicate: true };
+      indexOfKey.set(key, unique.length);
+      unique.push(item);
+      return { index: unique.length - 1, duplicate: false };
+    });
+    const settled = await settle(unique);
+    return slots.map(({ index, duplicate }) => {
+      const outcome = settled[index]!;
+      return duplicate && outcome.ok ? { ok: true, value: options.asDuplicate(outcome.value) } : outcome;
+    });
   };
 }

@@ -9,6 +9,8 @@ import { TaskEntity } from './entities/task.entity.js';
 import { CreateCoreTables1795400000001 } from './migrations/0001-create-core-tables.js';
 import { CreateExecutionLogs1795400000002 } from './migrations/0002-create-execution-logs.js';
 import { AddExecutionLogTruncatedThrough1795400000003 } from './migrations/0003-add-execution-log-truncated-through.js';
+import { AddOutboxNextAttemptAt1795400000004 } from './migrations/0004-add-outbox-next-attempt-at.js';
+import { AddLostNodesAndRetryPolicies1795400000005 } from './migrations/0005-add-lost-nodes-and-retry-policies.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -24,6 +26,8 @@ export const MIGRATIONS = [
   CreateCoreTables1795400000001,
   CreateExecutionLogs1795400000002,
   AddExecutionLogTruncatedThrough1795400000003,
+  AddOutboxNextAttemptAt1795400000004,
+  AddLostNodesAndRetryPolicies1795400000005,
 ];
 
 export interface DataSourceOptions {

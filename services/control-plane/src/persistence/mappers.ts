@@ -27,6 +27,7 @@ export function toTaskDto(task: TaskEntity): Task {
     timeoutSeconds: task.timeoutSeconds,
     maxRetries: task.maxRetries,
     retryCount: task.retryCount,
+    retryPolicy: task.retryPolicy,
     scheduledAt: iso(task.scheduledAt),
     nextAttemptAt: task.status === 'Retrying' ? iso(task.runAfter) : null,
     createdAt: task.createdAt.toISOString(),
@@ -86,7 +87,7 @@ export function toNodeDto(node: NodeEntity, runningCount: number, online: boolea
   return {
     id: node.id,
     orgId: node.orgId,
-    status: !online ? 'offline' : node.draining ? 'draining' : 'online',
+    status: node.lostAt ? 'lost' : !online ? 'offline' : node.draining ? 'draining' : 'online',
     agentId: node.agentId,
     agentVersion: node.agentVersion,
     protocolVersion: node.protocolVersion,
@@ -96,5 +97,6 @@ export function toNodeDto(node: NodeEntity, runningCount: number, online: boolea
     labels: node.labels,
     lastSeenAt: node.lastSeenAt.toISOString(),
     firstSeenAt: node.firstSeenAt.toISOString(),
+    lostAt: iso(node.lostAt),
   };
 }

@@ -42,6 +42,7 @@ describe('migrations on an empty database', () => {
       'execution_log_lines',
       'execution_logs',
       'executions',
+      'node_events',
       'nodes',
       'outbox',
       'processed_messages',

@@ -13,12 +13,16 @@ export interface NewOutboxMessage {
 export const OUTBOX_CHANNEL = 'meridian_outbox';
 export const DISPATCH_CHANNEL = 'meridian_dispatch';
 
-/** The INSERT of messages for the relay; run it with OUTBOX_CHANNEL notified, in the change's transaction. */
+/**
+ * The INSERT of messages for the relay; run it with OUTBOX_CHANNEL notified, in the change's
+ * transaction. A message whose id is already in the outbox is not queued again (once-only commands).
+ */
 export function outboxPart(messages: readonly NewOutboxMessage[]): SqlPart | null {
   if (messages.length === 0) return null;
   return {
     sql: `INSERT INTO outbox (message_id, exchange, routing_key, type, body, correlation_id)
-     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])`,
+     SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::text[])
+     ON CONFLICT (message_id) DO NOTHING`,
     params: [
       messages.map((m) => m.messageId),
       messages.map((m) => m.exchange),

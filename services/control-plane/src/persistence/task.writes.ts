@@ -21,6 +21,7 @@ const TASK_COLUMNS: [column: string, key: keyof TaskEntity, cast: string][] = [
   ['max_retries', 'maxRetries', 'integer'],
   ['retry_count', 'retryCount', 'integer'],
   ['attempt_count', 'attemptCount', 'integer'],
+  ['retry_policy', 'retryPolicy', 'jsonb'],
   ['scheduled_at', 'scheduledAt', 'timestamptz'],
   ['run_after', 'runAfter', 'timestamptz'],
   ['created_by', 'createdBy', 'text'],
@@ -40,6 +41,7 @@ export async function insertTaskWithEvents(
 ): Promise<void> {
   const values = TASK_COLUMNS.map(([, key]) => {
     const value = task[key];
+    if (key === 'retryPolicy') return value === null ? null : JSON.stringify(value);
     return key === 'payload' || key === 'metadata' ? JSON.stringify(value) : value;
   });
   const placeholders = TASK_COLUMNS.map(([, , cast], index) => `$${index + 1}::${cast}`).join(', ');

@@ -1,7 +1,13 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Clock } from '../../app/clock.js';
 import type { HttpEnv } from '../http-env.js';
-import { type HealthReport, healthzRoute, livezRoute, readyzRoute } from './health.routes.js';
+import {
+  type HealthReport,
+  healthzRoute,
+  livezRoute,
+  type NotReadyProblem,
+  readyzRoute,
+} from './health.routes.js';
 import { type ReadinessCheck, runChecks } from './run-checks.js';
 
 export interface HealthOptions {
@@ -43,7 +49,23 @@ export function createHealthRouter(options: HealthOptions): OpenAPIHono<HttpEnv>
 
   router.openapi(readyzRoute, async (c) => {
     const { body, code } = await report(c.get('logger'), !options.isShuttingDown());
-    return c.json(body, code);
+    if (code === 200) return c.json(body, code);
+    const down = Object.entries(body.checks)
+      .filter(([, check]) => check.status !== 'Healthy')
+      .map(([name]) => name);
+    const problem: NotReadyProblem = {
+      type: '/problems/not-ready',
+      title: 'Not ready',
+      status: 503,
+      detail:
+        body.status === 'shutting_down'
+          ? 'shutting down'
+          : `not ready: ${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down`,
+      service: body.service,
+      timestamp: body.timestamp,
+      checks: body.checks,
+    };
+    return c.json(problem, 503, { 'Content-Type': 'application/problem+json' });
   });
 
   return router;

@@ -16,6 +16,23 @@ export const HealthReportSchema = z
   .openapi('HealthReport');
 export type HealthReport = z.infer<typeof HealthReportSchema>;
 
+/**
+ * `/readyz` when not ready: a problem (RFC 9457) whose `detail` names what is down, with every
+ * check's result beside it.
+ */
+export const NotReadyProblemSchema = z
+  .object({
+    type: z.literal('/problems/not-ready'),
+    title: z.string(),
+    status: z.literal(503),
+    detail: z.string(),
+    service: z.string(),
+    timestamp: z.string(),
+    checks: z.record(z.string(), CheckResultSchema),
+  })
+  .openapi('NotReadyProblem');
+export type NotReadyProblem = z.infer<typeof NotReadyProblemSchema>;
+
 const report = (description: string) => ({
   description,
   content: { 'application/json': { schema: HealthReportSchema } },
@@ -49,6 +66,12 @@ export const readyzRoute = createRoute({
   path: '/readyz',
   operationId: 'getReadiness',
   tags: ['Health'],
-  summary: 'Readiness: dependencies answer and the process is not shutting down',
-  responses: { 200: report('Ready for traffic'), 503: report('Not ready, or shutting down') },
+  summary: 'Readiness: dependencies answer, every broker consumer consumes, not shutting down',
+  responses: {
+    200: report('Ready for traffic'),
+    503: {
+      description: 'Not ready, or shutting down: `detail` names what is down',
+      content: { 'application/problem+json': { schema: NotReadyProblemSchema } },
+    },
+  },
 });

@@ -1,3 +1,4 @@
+import { isUnstorableText } from '@meridian/contracts/storable';
 import { createRoute, z } from '@hono/zod-openapi';
 import { requirePermission } from '../authorize.js';
 import { bearerSecurity, Node, NodeList, problemResponses } from '../openapi-schemas.js';
@@ -30,6 +31,7 @@ export const getNodeRoute = createRoute({
         .string()
         .min(1)
         .max(200)
+        .refine((id) => !isUnstorableText(id), 'must not contain NUL or lone surrogates')
         .openapi({ param: { name: 'id', in: 'path' }, description: 'Node id' }),
     }),
   },

@@ -327,7 +327,7 @@ describe('operational endpoints', () => {
       auth: createAuthenticator({ secret: TEST_SECRET }),
       readiness: { rabbitmq: () => Promise.reject(new Error('broker not connected')) },
     });
-    const notReady = await json<{ status: string }>(await broken.request('/readyz'), 503);
-    expect(notReady.status).toBe('unhealthy');
+    const notReady = await json<{ detail: string }>(await broken.request('/readyz'), 503);
+    expect(notReady.detail).toBe('not ready: rabbitmq is down');
   });
 });

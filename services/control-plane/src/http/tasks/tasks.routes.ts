@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { ListTasksQuerySchema } from '@meridian/contracts/api/task';
+import { CancelTaskQuerySchema, ListTasksQuerySchema } from '@meridian/contracts/api/task';
 import { requirePermission } from '../authorize.js';
 import {
   bearerSecurity,
@@ -74,7 +74,7 @@ export const cancelTaskRoute = createRoute({
   middleware: requirePermission('task:write'),
   request: {
     params: TaskIdParams,
-    query: z.object({ reason: z.string().max(1000).optional() }),
+    query: CancelTaskQuerySchema,
     body: { required: false, content: json(CancelTaskBody) },
   },
   responses: {

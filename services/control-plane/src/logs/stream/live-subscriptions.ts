@@ -88,6 +88,11 @@ export class LiveLogSubscriptions {
     this.consumer.on('error', (error) => this.logger.warn({ err: error }, 'live logs consumer error'));
   }
 
+  /** The consumer of this process's live-logs queue, for readiness. */
+  get brokerConsumer(): Consumer {
+    return this.consumer;
+  }
+
   /** The current server-named queue ('' while (re)connecting). */
   get queueName(): string {
     return this.queue;

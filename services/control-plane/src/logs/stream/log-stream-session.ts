@@ -40,13 +40,14 @@ const MAX_FAILED_PASSES = 5;
  * stored backlog after `after`, then live lines, each seq once (see LogFrameSequencer). A poll of
  * the execution row notices the end and lines whose live message was lost.
  *
- * Slow clients: a batch (one live message or one store page) is sent whole; when the socket then
- * buffers `maxBufferedBytes` or more, the stream pauses. While paused, live lines wait in the
+ * Slow clients: a batch (one live message or one store page) is sent whole as long as the socket
+ * buffers less than twice `maxBufferedBytes`; when the socket then buffers `maxBufferedBytes` or
+ * more (or the batch reached twice the limit), the stream pauses. While paused, lines wait in the
  * sequencer up to `maxBufferedBytes` of text, and newer ones are dropped (the store has them). When
  * the socket has written out half of its buffer, the held lines go out and the stream reads what it
  * dropped from the store. Lines the store no longer holds by then (it keeps a head and a tail) are
- * announced as a gap with reason `slow-client`. A socket thus holds at most about twice the limit
- * plus one batch, whatever the client does.
+ * announced as a gap with reason `slow-client`. So whatever the client does, a socket buffers at
+ * most twice the limit plus one frame, and holds at most the limit in lines for it.
  */
 export class LogStreamSession {
   readonly executionId: string;
@@ -290,11 +291,11 @@ export class LogStreamSession {
 
   /**
    * Takes a batch of lines (one live message, or one page of the store) and sends what continues
-   * the sequence. Unless paused, the whole batch is sent: a batch is bounded (an agent chunk or a
-   * page) and already in memory, and what the socket has written out is only counted off at the end
-   * of the event-loop turn, so a limit checked line by line would stop a client that keeps up.
-   * After the batch, a socket that buffers too much pauses the stream. While paused, lines are held
-   * in the sequencer within its bounds and the newer ones dropped.
+   * the sequence. Unless paused, the batch is sent whole up to twice the limit: what the socket has
+   * written out is only counted off at the end of the event-loop turn, so the limit itself checked
+   * line by line would stop a client that keeps up. After the batch, a socket that buffers the
+   * limit or more pauses the stream. While paused, lines are held in the sequencer within its
+   * bounds and the newer ones dropped.
    */
   private offer(lines: readonly LogLineView[], gaps: readonly LogGap[]): void {
     if (this.disposed) return;
@@ -310,9 +311,20 @@ export class LogStreamSession {
     else if (this.hole?.atSeq !== lastSeq) this.hole = { atSeq: lastSeq, since: Date.now() };
   }
 
-  /** Sends every frame that continues the sequence. */
+  /**
+   * Sends the frames that continue the sequence while the socket buffers less than twice the limit
+   * (a batch larger than that, an agent chunk of 1,000 long lines say, is not sent whole); past it,
+   * the stream pauses and the rest waits in the sequencer, within its bounds.
+   */
   private sendReady(): void {
-    for (let frame = this.sequencer.take(); frame && !this.disposed; frame = this.sequencer.take()) {
+    const hardLimit = 2 * this.deps.settings.maxBufferedBytes;
+    while (!this.disposed) {
+      if (this.ws.bufferedAmount >= hardLimit) {
+        this.pause();
+        return;
+      }
+      const frame = this.sequencer.take();
+      if (!frame) return;
       if (frame.type === 'gap') this.sendGap(frame);
       else this.send(frame);
     }

@@ -13,4 +13,6 @@ export class NodeEntity {
   @Column('boolean') draining!: boolean;
   @Column('timestamptz', { name: 'first_seen_at' }) firstSeenAt!: Date;
   @Column('timestamptz', { name: 'last_seen_at' }) lastSeenAt!: Date;
+  /** Set when the node was declared lost; cleared by its next heartbeat. */
+  @Column('timestamptz', { name: 'lost_at', nullable: true }) lostAt!: Date | null;
 }

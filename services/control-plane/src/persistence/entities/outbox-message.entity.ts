@@ -13,4 +13,6 @@ export class OutboxMessageEntity {
   @Column('timestamptz', { name: 'published_at', nullable: true }) publishedAt!: Date | null;
   @Column('integer') attempts!: number;
   @Column('text', { name: 'last_error', nullable: true }) lastError!: string | null;
+  /** Not published before this time: set after a failed or unconfirmed publish. */
+  @Column('timestamptz', { name: 'next_attempt_at' }) nextAttemptAt!: Date;
 }

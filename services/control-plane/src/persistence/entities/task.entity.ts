@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { TaskStatus } from '@meridian/contracts/api/task';
+import type { TaskRetryPolicy, TaskStatus } from '@meridian/contracts/api/task';
 
 @Entity('tasks')
 export class TaskEntity {
@@ -21,6 +21,8 @@ export class TaskEntity {
   /** Automatic retries used so far. */
   @Column('integer', { name: 'retry_count' }) retryCount!: number;
   @Column('integer', { name: 'attempt_count' }) attemptCount!: number;
+  /** The task's own backoff; null: the configured one. */
+  @Column('jsonb', { name: 'retry_policy', nullable: true }) retryPolicy!: TaskRetryPolicy | null;
   @Column('timestamptz', { name: 'scheduled_at', nullable: true }) scheduledAt!: Date | null;
   /** Earliest time the dispatcher may send the task: creation, `scheduledAt` or the next retry. */
   @Column('timestamptz', { name: 'run_after' }) runAfter!: Date;
