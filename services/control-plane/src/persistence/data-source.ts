@@ -9,6 +9,7 @@ import { TaskEntity } from './entities/task.entity.js';
 import { CreateCoreTables1795400000001 } from './migrations/0001-create-core-tables.js';
 import { CreateExecutionLogs1795400000002 } from './migrations/0002-create-execution-logs.js';
 import { AddExecutionLogTruncatedThrough1795400000003 } from './migrations/0003-add-execution-log-truncated-through.js';
+import { CreateIdempotencyKeysAndDeadLetters1795400000006 } from './migrations/0006-create-idempotency-keys-and-dead-letters.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -24,6 +25,7 @@ export const MIGRATIONS = [
   CreateCoreTables1795400000001,
   CreateExecutionLogs1795400000002,
   AddExecutionLogTruncatedThrough1795400000003,
+  CreateIdempotencyKeysAndDeadLetters1795400000006,
 ];
 
 export interface DataSourceOptions {
