@@ -13,6 +13,7 @@ import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
 import { purgeExpiredRecords } from './app/purge-expired-records.js';
 import { readExecutionLog } from './app/read-execution-log.js';
 import { recordAgentMessages } from './app/record-agent-messages.js';
+import { recordDeadLetter } from './app/dead-letters/record-dead-letter.js';
 import { appSettingsFrom } from './app-settings.js';
 import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
@@ -23,6 +24,7 @@ import { createLogStreamServer } from './logs/stream/log-stream-server.js';
 import { logStreamSettingsFrom } from './logs/stream/log-stream-settings.js';
 import { startAgentEventsConsumer } from './messaging/agent-events.consumer.js';
 import { controlPlaneDeclarations } from './messaging/broker-topology.js';
+import { startDeadLetterConsumers } from './messaging/dead-letters.consumer.js';
 import { startLogsConsumer } from './messaging/logs.consumer.js';
 import { relayOutboxBatch, type ReturnedCommand } from './messaging/outbox-relay.js';
 import { isCommandType, reportsForReturnedCommands } from './messaging/returned-commands.js';
@@ -167,6 +169,13 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
         store: (chunks) => storeLogChunks(deps, chunks, { maxBytes: config.EXECUTION_LOG_MAX_BYTES }),
       })
     : undefined;
+  const deadLetters = startDeadLetterConsumers({
+    connection,
+    topology,
+    logger,
+    bodyMaxBytes: config.DEAD_LETTER_BODY_MAX_BYTES,
+    store: (record) => recordDeadLetter(deps, record),
+  });
   relay.start();
   dispatcher.start();
   deadlineSweep.start();
@@ -216,6 +225,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await agentEvents.drain();
       await logs?.consumer.close();
       await logs?.drain();
+      await deadLetters.close();
       await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
       await relay.stop(true);
       await listener.stop();

@@ -10,6 +10,10 @@ interface OutboxRow {
   routing_key: string;
   type: string;
   body: { payload?: { executionId?: string; taskId?: string } } & Record<string, unknown>;
+  /** Set instead of `body` for a message published byte for byte (a re-driven dead letter). */
+  body_bytes: Buffer | null;
+  /** The AMQP message-id when it is not the row's own (a re-driven message keeps its original). */
+  amqp_message_id: string | null;
   correlation_id: string;
 }
 
@@ -40,7 +44,7 @@ export async function relayOutboxBatch(
       `WITH sent AS (
          UPDATE outbox SET published_at = now(), attempts = attempts + 1
           WHERE id IN (SELECT id FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-          RETURNING id, message_id, exchange, routing_key, type, body, correlation_id)
+          RETURNING id, message_id, exchange, routing_key, type, body, body_bytes, amqp_message_id, correlation_id)
        SELECT * FROM sent ORDER BY id`,
       [batchSize],
     );
@@ -52,14 +56,14 @@ export async function relayOutboxBatch(
             {
               exchange: row.exchange,
               routingKey: row.routing_key,
-              messageId: row.message_id,
+              messageId: row.amqp_message_id ?? row.message_id,
               type: row.type,
               correlationId: row.correlation_id,
               contentType: 'application/json',
               durable: true,
               mandatory: true,
             },
-            row.body,
+            row.body_bytes ?? row.body,
           ),
         ),
       );

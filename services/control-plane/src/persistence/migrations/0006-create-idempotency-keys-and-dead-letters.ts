@@ -33,7 +33,7 @@ export class CreateIdempotencyKeysAndDeadLetters1795400000006 implements Migrati
         message_type text,
         message_id text,
         correlation_id text,
-        original_exchange text,
+        original_exchange text NOT NULL,
         original_routing_key text,
         headers jsonb NOT NULL DEFAULT '{}',
         body bytea,
@@ -48,6 +48,7 @@ export class CreateIdempotencyKeysAndDeadLetters1795400000006 implements Migrati
       `CREATE INDEX dead_letters_org_time_idx ON dead_letters (org_id, dead_lettered_at DESC, id)`,
     );
     await q.query(`CREATE INDEX dead_letters_message_idx ON dead_letters (message_id)`);
+    await q.query(`CREATE INDEX dead_letters_time_idx ON dead_letters (dead_lettered_at)`);
 
     // A re-driven dead letter is published through the outbox byte for byte (it may not even be
     // JSON) under its own message id, so that consumers' dedupe still recognises it; the outbox's
