@@ -39,9 +39,11 @@ describe('migrations on an empty database', () => {
     const applied = await runMigrations(url);
     expect(applied).toEqual(MIGRATIONS.map((migration) => migration.name));
     expect(await tablesOf(url)).toEqual([
+      'dead_letters',
       'execution_log_lines',
       'execution_logs',
       'executions',
+      'idempotency_keys',
       'node_events',
       'nodes',
       'outbox',
