@@ -38,6 +38,10 @@ export interface ExecutionReporterOptions {
   endLog?: () => Promise<number>;
   now?: () => Date;
   newId?: () => string;
+  /** The sequence of the first report (an execution resumed after a restart goes on from its journal). */
+  firstSequence?: number;
+  /** Called with each report before it is published (the journal keeps sequences and the end report). */
+  onReport?(message: AgentMessage): void;
 }
 
 /**
@@ -55,6 +59,7 @@ export class ExecutionReporter {
   constructor(private readonly options: ExecutionReporterOptions) {
     this.#now = options.now ?? (() => new Date());
     this.#newId = options.newId ?? randomUUID;
+    this.#sequence = options.firstSequence ?? 0;
   }
 
   get hasStarted(): boolean {
@@ -144,6 +149,7 @@ export class ExecutionReporter {
       'reporting %s',
       message.type,
     );
+    this.options.onReport?.(message);
     return this.options.publish(message);
   }
 

@@ -1,14 +1,17 @@
 import { pino } from 'pino';
 import { z } from 'zod';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { ExecutionRunner } from './execution-runner.js';
 import { echoHandler } from './handlers/echo.js';
 import { HandlerRegistry, type TaskHandler } from './handlers/handler.js';
 import type { LogChunkMessage } from './logs/execution-log.js';
 import { LogShipper } from './logs/log-shipper.js';
+import { removeDataDirs, temporaryJournal } from './testing/data-dir.js';
 import { RunningExecutions } from './running-executions.js';
 import { executeTask } from './testing/commands.js';
+
+afterAll(removeDataDirs);
 
 const NODE = 'node-unit';
 
@@ -61,6 +64,7 @@ function setup(publish?: (message: AgentMessage) => Promise<void>) {
     logs,
     nodeId: NODE,
     orgId: 'org-test',
+    ...temporaryJournal(),
     outputMaxBytes: 1024,
     logger: pino({ level: 'silent' }),
   });

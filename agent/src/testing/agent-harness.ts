@@ -10,6 +10,7 @@ import { startAgent, type Agent } from '../agent.js';
 import { loadConfig } from '../config.js';
 import type { LogChunkMessage } from '../logs/execution-log.js';
 import { createLogger } from '../logger.js';
+import { temporaryDataDir } from './data-dir.js';
 
 /** A report as observed on the agent-events exchange, with its AMQP properties. */
 export interface Observed {
@@ -112,6 +113,7 @@ export async function startAgentHarness(
     SHUTDOWN_GRACE_SECONDS: '1',
     PATH: process.env.PATH,
     LOG_LEVEL: process.env.AGENT_TEST_LOG_LEVEL ?? 'silent',
+    AGENT_DATA_DIR: temporaryDataDir(),
     ...env,
   });
   const agent = startAgent(config, createLogger(config));
