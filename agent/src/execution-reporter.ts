@@ -40,6 +40,8 @@ export interface ExecutionReporterOptions {
   newId?: () => string;
   /** The sequence of the first report (an execution resumed after a restart goes on from its journal). */
   firstSequence?: number;
+  /** TaskStarted was reported already (by an earlier agent process, for a resumed execution). */
+  alreadyStarted?: boolean;
   /** Called with each report before it is published (the journal keeps sequences and the end report). */
   onReport?(message: AgentMessage): void;
 }
@@ -60,6 +62,7 @@ export class ExecutionReporter {
     this.#now = options.now ?? (() => new Date());
     this.#newId = options.newId ?? randomUUID;
     this.#sequence = options.firstSequence ?? 0;
+    this.#started = options.alreadyStarted ?? false;
   }
 
   get hasStarted(): boolean {

@@ -100,7 +100,10 @@ export class ExecutionRunner {
     const files = executionFiles(dataDir);
     const process = entry.started?.process ?? findWrapper(dataDir);
     const log = this.#openLog(task, logger, entry.log);
-    const reporter = this.#reporterFor(task, logger, () => log.end(), entry.lastSequence + 1);
+    const reporter = this.#reporterFor(task, logger, () => log.end(), {
+      firstSequence: entry.lastSequence + 1,
+      alreadyStarted: entry.started !== undefined,
+    });
     const durationMs = () => Math.max(0, this.#now().getTime() - Date.parse(entry.acceptedAt));
     if (!process) {
       const ranInside = entry.started !== undefined;
@@ -127,7 +130,10 @@ export class ExecutionRunner {
       this.#now,
     );
     try {
-      reporter.started(process.pid);
+      if (!entry.started) {
+        this.options.journal.started(task.executionId, process);
+        reporter.started(process.pid);
+      }
       const outcome = await watchProcessGroup({
         process,
         files,
@@ -347,7 +353,7 @@ export class ExecutionRunner {
     task: JournalledTask,
     logger: Logger,
     endLog: () => Promise<number>,
-    firstSequence = 0,
+    resumed: { firstSequence: number; alreadyStarted: boolean } = { firstSequence: 0, alreadyStarted: false },
   ): ExecutionReporter {
     const { journal } = this.options;
     return new ExecutionReporter({
@@ -359,7 +365,7 @@ export class ExecutionRunner {
       executionId: task.executionId,
       logger,
       now: this.#now,
-      firstSequence,
+      ...resumed,
       onReport: (message: AgentMessage) => {
         if (TERMINAL_TYPES.has(message.type)) journal.ended(message as TerminalReport);
         else if (message.type !== 'AgentHeartbeat')

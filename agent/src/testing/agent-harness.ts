@@ -66,6 +66,7 @@ export interface AgentHarness {
 export async function startAgentHarness(
   amqpUrl: string,
   env: Record<string, string> = {},
+  options: { inProcessAgent?: boolean } = {},
 ): Promise<AgentHarness> {
   const prefix = uniquePrefix();
   const nodeId = `node-${randomUUID().slice(0, 8)}`;
@@ -116,7 +117,11 @@ export async function startAgentHarness(
     AGENT_DATA_DIR: temporaryDataDir(),
     ...env,
   });
-  const agent = startAgent(config, createLogger(config));
+  // Without an in-process agent, the test runs agent processes of its own on `prefix` and `nodeId`.
+  const agent: Agent =
+    options.inProcessAgent === false
+      ? { ready: Promise.resolve(), stop: () => Promise.resolve() }
+      : startAgent(config, createLogger(config));
   await agent.ready;
 
   const executionReports = (executionId: string) =>

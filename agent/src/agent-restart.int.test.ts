@@ -1,0 +1,121 @@
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, expect, it } from 'vitest';
+import { formatLogs, startAgent, type AgentProcess } from '../../test/support/processes.js';
+import { failOnLeakedProcesses, testAmqpUrl, waitFor } from '../../test/support/test-context.js';
+import { startAgentHarness, type AgentHarness } from './testing/agent-harness.js';
+import { executeTask } from './testing/commands.js';
+import { removeDataDirs, temporaryDataDir } from './testing/data-dir.js';
+import { isProcessGone } from './testing/processes.js';
+
+// kill -9 of a real agent process (tsx and node: its whole process group, not the tasks' groups,
+// which are groups of their own) and a restart on the same AGENT_DATA_DIR and NODE_ID.
+failOnLeakedProcesses();
+afterAll(removeDataDirs);
+
+let harness: AgentHarness | undefined;
+const agents: AgentProcess[] = [];
+
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((agent) => agent.stop('SIGTERM')));
+  await harness?.dispose();
+  harness = undefined;
+});
+
+async function setup() {
+  const h = (harness = await startAgentHarness(testAmqpUrl(), {}, { inProcessAgent: false }));
+  const dataDir = temporaryDataDir();
+  const work = temporaryDataDir();
+  const start = async () => {
+    const agent = await startAgent({
+      amqpUrl: testAmqpUrl(),
+      prefix: h.prefix,
+      nodeId: h.nodeId,
+      orgId: 'org-test',
+      env: { AGENT_DATA_DIR: dataDir, LOG_LEVEL: 'debug' },
+    });
+    agents.push(agent);
+    return agent;
+  };
+  const killHard = async (agent: AgentProcess) => {
+    process.kill(-agent.pid, 'SIGKILL');
+    await agent.exited;
+    agents.splice(agents.indexOf(agent), 1);
+  };
+  return { h, dataDir, work, start, killHard };
+}
+
+/** Appends one line to `effects` (the effect counted), then waits for the test to create `release`. */
+function effectThenWait(work: string, extra = '') {
+  const effects = join(work, 'effects');
+  const release = join(work, 'release');
+  const script = `echo ran >> ${effects}; echo "effect done"; while [ ! -e ${release} ]; do sleep 0.05; done; echo "released" ${extra}`;
+  return { effects, release, payload: { command: script, shell: true } };
+}
+
+const effectCount = (effects: string) =>
+  existsSync(effects) ? readFileSync(effects, 'utf8').split('\n').filter(Boolean).length : 0;
+
+it('after kill -9 and a restart, adopts the still-running program: its effect happens once, one outcome', async () => {
+  const { h, work, start, killHard } = await setup();
+  const first = await start();
+  const { effects, release, payload } = effectThenWait(work);
+  const command = executeTask(h.nodeId, { type: 'Command', payload });
+  const { executionId } = command.payload;
+  await h.send(command);
+  const started = await h.waitForReport(executionId, 'TaskStarted', 10_000);
+  await waitFor(() => effectCount(effects) === 1, { description: 'the effect' });
+
+  await killHard(first);
+  expect(isProcessGone(started.pid as number)).toBe(false);
+  const second = await start();
+  await second.waitForLog('after a restart: adopting', { timeoutMs: 10_000 });
+  writeFileSync(release, '');
+
+  const completed = await h
+    .waitForReport(executionId, 'TaskCompleted', 15_000)
+    .catch((error: unknown) => Promise.reject(new Error(`${String(error)}\n${formatLogs(second)}`)));
+  expect(completed).toMatchObject({ exitCode: 0 });
+  expect((completed.output as { stdout: string }).stdout).toBe('effect done\nreleased\n');
+  // The broker redelivered the ExecuteTask the dead agent had not acked: acked, not run again.
+  await waitFor(async () => (await h.workQueueDepth()) === 0, { description: 'an empty work queue' });
+  await second.waitForLog('duplicate ExecuteTask acked');
+  expect(effectCount(effects)).toBe(1);
+  expect(h.reportsOf(executionId)).toEqual(['TaskAccepted:0', 'TaskStarted:1', 'TaskCompleted:2']);
+  // The live log goes on where the dead agent left it: each line once, numbered 1, 2 across both.
+  expect(completed.lastLogSeq).toBe(2);
+  const lines = () => h.logChunksOf(executionId).flatMap((chunk) => chunk.message.payload.lines);
+  await waitFor(() => lines().some((line) => line.seq === 2), { description: 'the last log line' });
+  expect(new Set(lines().map((line) => `${line.seq}:${line.text}`))).toEqual(
+    new Set(['1:effect done', '2:released']),
+  );
+});
+
+it('reports a program that finished while the agent was down, without running it again', async () => {
+  const { h, work, dataDir, start, killHard } = await setup();
+  const first = await start();
+  const { effects, release, payload } = effectThenWait(work, '; exit 3');
+  const command = executeTask(h.nodeId, { type: 'Command', payload });
+  const { executionId } = command.payload;
+  await h.send(command);
+  await h.waitForReport(executionId, 'TaskStarted', 10_000);
+  await waitFor(() => effectCount(effects) === 1, { description: 'the effect' });
+
+  await killHard(first);
+  writeFileSync(release, '');
+  const status = join(dataDir, 'executions', executionId, 'status');
+  await waitFor(() => existsSync(status) && statSync(status).size > 0, {
+    description: 'the program to end and its wrapper to record the status',
+  });
+  await start();
+
+  const failed = await h.waitForReport(executionId, 'TaskFailed', 15_000);
+  expect(failed).toMatchObject({ exitCode: 3, error: 'exited with code 3', retryable: false });
+  await waitFor(async () => (await h.workQueueDepth()) === 0, { description: 'an empty work queue' });
+  expect(effectCount(effects)).toBe(1);
+  expect(h.reportsOf(executionId)).toEqual(['TaskAccepted:0', 'TaskStarted:1', 'TaskFailed:2']);
+  // Once confirmed, the execution's files are removed.
+  await waitFor(() => !existsSync(join(dataDir, 'executions', executionId)), {
+    description: 'the execution directory removed',
+  });
+});
