@@ -106,7 +106,7 @@ export class DiskSpool {
 
   append(message: SpooledMessage, { durable = false } = {}): void {
     let last = this.#segments.at(-1);
-    if (!last || last.size >= this.#segmentBytes || this.#compacted.has(last.id)) {
+    if (!last || this.#writeFd === -1 || last.size >= this.#segmentBytes || this.#compacted.has(last.id)) {
       last = this.#roll();
     }
     const data = Buffer.from(`${JSON.stringify(message)}\n`, 'utf8');

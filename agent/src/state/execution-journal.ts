@@ -223,7 +223,13 @@ export function applyRecord(entries: Map<string, JournalEntry>, record: JournalR
       entry.lastSequence = Math.max(entry.lastSequence, record.report.payload.sequence);
       return true;
     case 'confirmed':
-      entry.confirmedAt = record.at;
+      // Done: kept only to recognise redeliveries, so without its (possibly large) end report.
+      entries.set(record.id, {
+        task: entry.task,
+        acceptedAt: entry.acceptedAt,
+        lastSequence: entry.lastSequence,
+        confirmedAt: record.at,
+      });
       return true;
   }
 }
