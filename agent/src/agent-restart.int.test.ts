@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { formatLogs, startAgent, type AgentProcess } from '../../test/support/processes.js';
@@ -7,6 +7,7 @@ import { startAgentHarness, type AgentHarness } from './testing/agent-harness.js
 import { executeTask } from './testing/commands.js';
 import { removeDataDirs, temporaryDataDir } from './testing/data-dir.js';
 import { isProcessGone } from './testing/processes.js';
+import { startTcpProxy, type TcpProxy } from './testing/tcp-proxy.js';
 
 // kill -9 of a real agent process (tsx and node: its whole process group, not the tasks' groups,
 // which are groups of their own) and a restart on the same AGENT_DATA_DIR and NODE_ID.
@@ -14,9 +15,13 @@ failOnLeakedProcesses();
 afterAll(removeDataDirs);
 
 let harness: AgentHarness | undefined;
+let proxy: TcpProxy | undefined;
 const agents: AgentProcess[] = [];
 
 afterEach(async () => {
+  proxy?.restore();
+  await proxy?.close();
+  proxy = undefined;
   await Promise.all(agents.splice(0).map((agent) => agent.stop('SIGTERM')));
   await harness?.dispose();
   harness = undefined;
@@ -26,9 +31,9 @@ async function setup() {
   const h = (harness = await startAgentHarness(testAmqpUrl(), {}, { inProcessAgent: false }));
   const dataDir = temporaryDataDir();
   const work = temporaryDataDir();
-  const start = async () => {
+  const start = async (amqpUrl = testAmqpUrl()) => {
     const agent = await startAgent({
-      amqpUrl: testAmqpUrl(),
+      amqpUrl,
       prefix: h.prefix,
       nodeId: h.nodeId,
       orgId: 'org-test',
@@ -118,4 +123,47 @@ it('reports a program that finished while the agent was down, without running it
   await waitFor(() => !existsSync(join(dataDir, 'executions', executionId)), {
     description: 'the execution directory removed',
   });
+});
+
+it('keeps what the broker did not confirm in the spool across a kill -9: sent after the restart', async () => {
+  const { h, work, dataDir, start, killHard } = await setup();
+  const brokerUrl = new URL(testAmqpUrl());
+  proxy = await startTcpProxy({ host: brokerUrl.hostname, port: Number(brokerUrl.port || 5672) });
+  const proxied = new URL(brokerUrl);
+  proxied.hostname = '127.0.0.1';
+  proxied.port = String(proxy.port);
+  const first = await start(proxied.toString());
+  const { effects, release, payload } = effectThenWait(work);
+  const command = executeTask(h.nodeId, { type: 'Command', payload });
+  const { executionId } = command.payload;
+  await h.send(command);
+  await h.waitForReport(executionId, 'TaskStarted', 10_000);
+
+  proxy.cut();
+  writeFileSync(release, '');
+  const spooled = () =>
+    readdirSync(join(dataDir, 'spool'))
+      .filter((name) => name.endsWith('.jsonl'))
+      .some((name) => readFileSync(join(dataDir, 'spool', name), 'utf8').includes('"TaskCompleted"'));
+  await waitFor(spooled, { timeoutMs: 15_000, description: 'the end report in the spool' });
+  await killHard(first);
+  proxy.restore();
+  await start();
+
+  await h.waitForReport(executionId, 'TaskCompleted', 15_000);
+  await waitFor(async () => (await h.workQueueDepth()) === 0, { description: 'an empty work queue' });
+  expect(effectCount(effects)).toBe(1);
+  // Sent from the spool and again from the journal: the same message (one messageId), which the
+  // control plane stores once.
+  const ends = h.observed.filter(
+    (o) => o.message.type !== 'AgentHeartbeat' && o.message.payload.executionId === executionId,
+  );
+  expect(
+    new Set(ends.filter((o) => o.message.type === 'TaskCompleted').map((o) => o.message.messageId)).size,
+  ).toBe(1);
+  expect(ends.some((o) => o.message.type === 'TaskFailed' || o.message.type === 'TaskCancelled')).toBe(false);
+  const lines = h.logChunksOf(executionId).flatMap((chunk) => chunk.message.payload.lines);
+  expect(new Set(lines.map((line) => `${line.seq}:${line.text}`))).toEqual(
+    new Set(['1:effect done', '2:released']),
+  );
 });

@@ -64,6 +64,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
     logger,
   });
   connection.on('connection', () => publisher.wake());
+  connection.on('error', () => publisher.connectionLost());
   const publish = (message: Parameters<ReportPublisher['publish']>[0]) => publisher.publish(message);
   const logs = new LogShipper({
     sender: publisher,

@@ -113,6 +113,23 @@ export class ReportPublisher implements LogChunkSender {
     if (this.#spooling) void this.#drain();
   }
 
+  /**
+   * The connection was lost: direct sends still waiting for their confirm are spooled now rather
+   * than when the client gives up on them (it may hold them until it reconnects). Should the
+   * client deliver one after all, it arrives twice: same messageId, which the control plane dedupes.
+   */
+  connectionLost(): void {
+    let moved = false;
+    for (const entry of this.#inFlight) {
+      if (entry.state !== 'sending') continue;
+      entry.state = 'failed';
+      moved = true;
+    }
+    if (!moved) return;
+    this.#spooling = true;
+    this.#settleInFlight();
+  }
+
   /** Waits until every message so far is confirmed (the spool empty); false when `timeoutMs` passes first. */
   async flush(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;
@@ -159,12 +176,14 @@ export class ReportPublisher implements LogChunkSender {
     this.#inFlight.push(entry);
     this.#sendOne(entry.message).then(
       () => {
+        if (entry.state !== 'sending') return; // spooled already (connectionLost)
         entry.state = 'confirmed';
         this.#confirmed(entry.message);
         entry.resolve();
         this.#settleInFlight();
       },
       (error: unknown) => {
+        if (entry.state !== 'sending') return;
         if (this.#isGivenUp(entry.message, error)) {
           entry.state = 'confirmed';
           entry.resolve();
