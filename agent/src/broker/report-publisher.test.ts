@@ -94,6 +94,33 @@ describe('ReportPublisher', () => {
     publisher.close();
   });
 
+  it('spools at once what was in flight when the connection was lost, keeping the order', async () => {
+    const { broker, publisher, spool } = setup();
+    const m = messagesOf();
+    // A client that holds sends until it reconnects.
+    const held: Array<() => void> = [];
+    broker.send = () => new Promise<void>((resolve) => held.push(resolve));
+    const first = publisher.send(m.chunk(1));
+    const second = publisher.send(m.chunk(2));
+    broker.connected = false;
+    const third = publisher.send(m.chunk(3));
+    publisher.connectionLost();
+    await Promise.all([first, second, third]);
+    expect(spool.bytes).toBeGreaterThan(0);
+
+    const confirmed: string[] = [];
+    broker.send = (message) => {
+      confirmed.push(describeMessage(message));
+      return Promise.resolve();
+    };
+    for (const resolve of held) resolve(); // the client delivered them after all: ignored here
+    broker.connected = true;
+    publisher.wake();
+    await waitFor(() => spool.isEmpty, { description: 'an empty spool' });
+    expect(confirmed).toEqual(['LogChunk:1-1', 'LogChunk:2-2', 'LogChunk:3-3']);
+    publisher.close();
+  });
+
   it('never spools a heartbeat', async () => {
     const { broker, publisher, spool } = setup();
     broker.down = true;
