@@ -4,9 +4,9 @@ import { afterAll, afterEach, expect, it } from 'vitest';
 import { formatLogs, startAgent, type AgentProcess } from '../../test/support/processes.js';
 import { failOnLeakedProcesses, testAmqpUrl, waitFor } from '../../test/support/test-context.js';
 import { startAgentHarness, type AgentHarness } from './testing/agent-harness.js';
-import { executeTask } from './testing/commands.js';
+import { cancelTask, executeTask } from './testing/commands.js';
 import { removeDataDirs, temporaryDataDir } from './testing/data-dir.js';
-import { isProcessGone } from './testing/processes.js';
+import { isProcessGone, liveProcessesInGroup } from './testing/processes.js';
 import { startTcpProxy, type TcpProxy } from './testing/tcp-proxy.js';
 
 // kill -9 of a real agent process (tsx and node: its whole process group, not the tasks' groups,
@@ -166,4 +166,27 @@ it('keeps what the broker did not confirm in the spool across a kill -9: sent af
   expect(new Set(lines.map((line) => `${line.seq}:${line.text}`))).toEqual(
     new Set(['1:effect done', '2:released']),
   );
+});
+
+it('obeys a cancel for a program it adopted after a restart: the whole group goes', async () => {
+  const { h, work, start, killHard } = await setup();
+  const first = await start();
+  const { effects, payload } = effectThenWait(work);
+  const command = executeTask(h.nodeId, { type: 'Command', payload });
+  const { executionId } = command.payload;
+  await h.send(command);
+  const started = await h.waitForReport(executionId, 'TaskStarted', 10_000);
+  await waitFor(() => effectCount(effects) === 1, { description: 'the effect' });
+  await killHard(first);
+  const second = await start();
+  await second.waitForLog('after a restart: adopting', { timeoutMs: 10_000 });
+
+  await h.send(cancelTask(h.nodeId, command.payload, 2));
+  const cancelled = await h.waitForReport(executionId, 'TaskCancelled', 10_000);
+  expect(cancelled).toMatchObject({ reason: 'cancelled by a test' });
+  await waitFor(() => liveProcessesInGroup(started.pid as number).length === 0, {
+    description: 'the group gone',
+  });
+  expect(h.reportsOf(executionId)).toEqual(['TaskAccepted:0', 'TaskStarted:1', 'TaskCancelled:2']);
+  expect(effectCount(effects)).toBe(1);
 });
