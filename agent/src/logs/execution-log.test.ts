@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { EnvelopeSchema } from '@meridian/contracts/messages/envelope';
 import { LOG_CHUNK_MAX_LINES, LogChunkSchema } from '@meridian/contracts/messages/log-chunk';
 import { FakeLogSender } from '../testing/fake-log-sender.js';
-import { CHUNK_MAX_TEXT_BYTES, ExecutionLog, type ExecutionLogOptions } from './execution-log.js';
+import {
+  CHUNK_MAX_TEXT_BYTES,
+  ExecutionLog,
+  type ExecutionLogOptions,
+  type LogPosition,
+} from './execution-log.js';
 
 const ids = { taskId: randomUUID(), executionId: randomUUID(), correlationId: 'corr-1', nodeId: 'node-1' };
 const T0 = Date.parse('2026-11-23T10:00:00.000Z');
@@ -189,6 +194,24 @@ describe('ExecutionLog', () => {
     await sleep(20);
     expect(sender.lines().map((l) => l.text)).toEqual(['one']);
     expect(log.lastSeq).toBe(1);
+  });
+
+  it('journals, before each chunk goes, the seq and stream offsets it reaches; a resumed log goes on from there', async () => {
+    const positions: LogPosition[] = [];
+    const { log, sender } = setup({ onChunk: (position) => positions.push(position) });
+    log.append('stdout', 'one\ntw');
+    log.append('stderr', 'err\r\n');
+    await log.idle();
+    // The unfinished "tw" is not accounted for yet: a restarted agent reads it again.
+    expect(positions.at(-1)).toEqual({ seq: 2, stdout: 4, stderr: 5 });
+
+    const resumed = setup({ resumeFrom: { seq: 2, stdout: 4, stderr: 5 } });
+    resumed.log.append('stdout', 'two\n');
+    await resumed.log.end();
+    expect(
+      resumed.sender.confirmed.flatMap((chunk) => chunk.payload.lines.map((l) => `${l.seq}:${l.text}`)),
+    ).toEqual(['3:two']);
+    expect(sender.confirmed.length).toBeGreaterThan(0);
   });
 });
 

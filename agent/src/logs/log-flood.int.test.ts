@@ -1,13 +1,16 @@
 import { pino } from 'pino';
-import { expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { ExecutionRunner } from '../execution-runner.js';
 import { createCommandHandler } from '../handlers/command.js';
 import { HandlerRegistry } from '../handlers/handler.js';
+import { removeDataDirs, temporaryJournal } from '../testing/data-dir.js';
 import { RunningExecutions } from '../running-executions.js';
 import { executeTask } from '../testing/commands.js';
 import { FakeLogSender } from '../testing/fake-log-sender.js';
 import { LogShipper } from './log-shipper.js';
+
+afterAll(removeDataDirs);
 
 const MiB = 1024 * 1024;
 
@@ -34,6 +37,7 @@ it('keeps the memory of a program printing 50 MB bounded while the broker takes 
     logs,
     nodeId: 'node-flood',
     orgId: 'org-test',
+    ...temporaryJournal(),
     outputMaxBytes: 65_536,
     logger: pino({ level: 'silent' }),
   });
