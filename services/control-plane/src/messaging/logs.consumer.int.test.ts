@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect as connectAmqp, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import pino from 'pino';
 import { Connection, type Publisher } from 'rabbitmq-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_REASON_HEADER, topology as buildTopology } from '@meridian/contracts/topology';
 import { actorOf, createTestAppDeps, dispatchedExecution } from '../../../../test/support/app-deps.js';
 import {
@@ -32,6 +32,19 @@ const failing = new Set<string>();
 
 beforeAll(async () => {
   deps = await createTestAppDeps(database.url);
+  amqp = await connectAmqp(testAmqpUrl());
+  channel = await amqp.createConfirmChannel();
+});
+
+afterAll(async () => {
+  await channel?.close();
+  await amqp?.close();
+  await deps?.dataSource.destroy();
+});
+
+// Each test has a broker namespace and a consumer of its own, so that neither the queues nor the
+// consumer's stats carry over from the test that ran before.
+beforeEach(async () => {
   deps.topology = buildTopology(uniquePrefix());
   const declarations = controlPlaneDeclarations(deps.topology);
   connection = new Connection({ url: testAmqpUrl(), noDelay: true });
@@ -56,19 +69,22 @@ beforeAll(async () => {
         : storeLogChunks(deps, chunks, { maxBytes: 65_536 }),
   });
   await new Promise<void>((resolve) => logs.consumer.once('ready', resolve));
-  amqp = await connectAmqp(testAmqpUrl());
-  channel = await amqp.createConfirmChannel();
+  // The publisher declares the dead-letter queue on its first send, which may come after a test
+  // first reads that queue (reading a queue that does not exist closes the channel).
+  await connection.queueDeclare(declarations.logsDeadLetterQueue);
+  await connection.queueBind({
+    queue: deps.topology.logsDeadLetterQueue,
+    exchange: deps.topology.deadLetterExchange,
+    routingKey: deps.topology.logsDeadLetterKey,
+  });
 });
 
-afterAll(async () => {
+afterEach(async () => {
   await logs?.consumer.close();
   await logs?.drain();
   await publisher?.close();
   await connection?.close();
-  await channel?.close();
-  await amqp?.close();
   await deleteBrokerObjects(testAmqpUrl(), deps.topology.prefix);
-  await deps.dataSource.destroy();
 });
 
 /** Publishes bytes to the logs exchange as an agent (or a buggy one) would. */
