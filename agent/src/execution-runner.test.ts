@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { z } from 'zod';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { ExecutionRunner } from './execution-runner.js';
 import { echoHandler } from './handlers/echo.js';
@@ -83,6 +83,9 @@ async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> 
 }
 
 describe('ExecutionRunner', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
   it('reports Accepted, Started, Completed with sequences 0, 1, 2', async () => {
     const { runner, sent, reports, last, running } = setup();
     const command = executeTask(NODE, { payload: { hello: 'world' } });
@@ -168,9 +171,16 @@ describe('ExecutionRunner', () => {
   });
 
   it('times out at the deadline', async () => {
-    const { runner, last } = setup();
+    // On a fake clock: on a real one, a machine that stalls 100 ms before the runner looks at the
+    // deadline finds it passed before the task started, another outcome.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const { runner, reports, last } = setup();
     const deadline = new Date(Date.now() + 100).toISOString();
-    await runner.run(executeTask(NODE, { deadline, payload: { delayMs: 60_000 } }));
+    const done = runner.run(executeTask(NODE, { deadline, payload: { delayMs: 60_000 } }));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(reports().at(-1)?.[0]).toBe('TaskStarted');
+    await vi.advanceTimersByTimeAsync(1);
+    await done;
     expect(last()).toMatchObject({ timedOut: true, retryable: true, exitCode: null });
     expect(last().error).toContain('timed out');
   });

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEAD_LETTER_REASON_HEADER, topology } from '@meridian/contracts/topology';
-import { waitFor } from '../support/test-context.js';
+import { getMessage, waitFor } from '../support/test-context.js';
 import { useStack } from './stack.js';
 
 const stack = useStack();
@@ -69,7 +69,7 @@ describe('agent events from the broker', () => {
     const reasons: string[] = [];
     await waitFor(
       async () => {
-        const message = await channel.get(names.agentEventsDeadLetterQueue, { noAck: true });
+        const message = await getMessage(connection, names.agentEventsDeadLetterQueue);
         if (message) reasons.push(String(message.properties.headers?.[DEAD_LETTER_REASON_HEADER]));
         return reasons.length >= 2;
       },
