@@ -105,7 +105,12 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     pass: () => expireOverdueExecutions(deps, 100),
   });
-  const lostNodeSweep = createLostNodeSweep(deps, () => connection.ready);
+  // Heartbeats reach this replica only while its agent-events consumer consumes and applies them
+  // (called from the sweep's passes, which start after the consumer below exists).
+  const lostNodeSweep = createLostNodeSweep(
+    deps,
+    () => connection.ready && consumers.isConsuming('agent-events') && agentEvents.waitingForDatabase() === 0,
+  );
   const retention = new WorkLoop({
     name: 'retention',
     batchSize: 1000,
