@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExecutionLogPage, LogStreamFrame } from '@meridian/contracts/api/execution-log';
-import { DEAD_LETTER_REASON_HEADER, topology } from '@meridian/contracts/topology';
+import { topology } from '@meridian/contracts/topology';
 import { logStreamRefusal, openLogStream } from '../support/log-stream-client.js';
 import { startControlPlane, type ControlPlaneProcess } from '../support/processes.js';
-import { getMessage, waitFor } from '../support/test-context.js';
+import { waitFor } from '../support/test-context.js';
 import { commandTask, useStack } from './stack.js';
 
 const stack = useStack();
@@ -161,10 +161,20 @@ describe('live execution logs, real processes', () => {
       printer.open();
       await client.closed;
       expectExactly(client.seqs(), 50);
-      const dead = await waitFor(() => getMessage(connection, names.logsDeadLetterQueue), {
-        description: 'the malformed message in the logs dead-letter queue',
-      });
-      expect(String(dead.properties.headers?.[DEAD_LETTER_REASON_HEADER])).toMatch(/JSON/);
+      // The dead-letter store reads the queue into the database; operators see it through the API.
+      const admin = await stack.tokenFor(stack.orgId, ['admin:dead-letters', 'platform:dead-letters']);
+      const dead = await waitFor(
+        async () => {
+          const listed = await stack.api<{ items: { reason: string }[] }>(
+            'GET',
+            `/api/v1/admin/dead-letters?queue=${encodeURIComponent(names.logsDeadLetterQueue)}`,
+            { token: admin },
+          );
+          return listed.body.items[0];
+        },
+        { description: 'the malformed message among the dead letters' },
+      );
+      expect(dead.reason).toMatch(/JSON/);
       await channel.close();
     } finally {
       await connection.close();
