@@ -9,6 +9,12 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default'],
+    // Tests run in a random order within each file, every run: a test that relies on what an
+    // earlier one left behind (a queue, a migrated database, a counter) fails soon instead of
+    // hiding. The banner prints the seed; `--sequence.seed <seed>` replays that order. Files keep
+    // vitest's order (slowest first): each has its own database and broker prefix and they run in
+    // parallel anyway. `--sequence.shuffle.files` shuffles them too, to hunt locally.
+    sequence: { shuffle: { files: false, tests: true } },
     projects: [
       {
         test: {

@@ -16,7 +16,8 @@ import { waitFor } from '../test/support/wait-for.js';
 const NODE_ID = 'local-node';
 const ORG_ID = 'dev-org';
 const USER_ID = 'dev-user';
-const PERMISSIONS = ['task:read', 'task:write', 'node:read'];
+// The developer runs the platform: they also see dead letters that name no organisation.
+const PERMISSIONS = ['task:read', 'task:write', 'node:read', 'admin:dead-letters', 'platform:dead-letters'];
 const env = process.env;
 
 let infrastructure: Infrastructure | undefined;

@@ -75,17 +75,16 @@ describe('agent against a real broker', () => {
     });
   });
 
-  it('cancels a running `sleep 30`: TaskCancelled within 2 s and the process is gone', async () => {
+  it('cancels a running `sleep 30` with SIGTERM: TaskCancelled and the process is gone', async () => {
     const h = await start();
     const command = executeTask(h.nodeId, { type: 'Command', payload: { command: ['sleep', '30'] } });
     await h.send(command);
     const { pid } = (await h.waitForReport(command.payload.executionId, 'TaskStarted')) as { pid: number };
 
-    const cancelledAt = Date.now();
-    await h.send(cancelTask(h.nodeId, command.payload, 5));
-    const cancelled = await h.waitForReport(command.payload.executionId, 'TaskCancelled', 2_000);
+    // A grace period that outlasts the test: the process can only have gone by SIGTERM.
+    await h.send(cancelTask(h.nodeId, command.payload, 3600));
+    const cancelled = await h.waitForReport(command.payload.executionId, 'TaskCancelled');
 
-    expect(Date.now() - cancelledAt).toBeLessThan(2_000);
     expect(cancelled).toMatchObject({ reason: 'cancelled by a test', exitCode: null });
     expect(isProcessGone(pid)).toBe(true);
     expect(h.reportsOf(command.payload.executionId)).toEqual([

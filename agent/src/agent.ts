@@ -19,6 +19,11 @@ import { Heartbeat } from './heartbeat.js';
 import { LogShipper } from './logs/log-shipper.js';
 import { RunningExecutions } from './running-executions.js';
 import { shutDownAgent } from './shutdown.js';
+import { openDataDir } from './state/data-dir.js';
+import { DiskSpool } from './state/disk-spool.js';
+import { ExecutionJournal } from './state/execution-journal.js';
+import { removeExecutionDir } from './state/execution-files.js';
+import { join } from 'node:path';
 
 export interface Agent {
   /** Resolves once both queues are declared and consumed (the first time). */
@@ -41,12 +46,28 @@ const CONTROL_CONCURRENCY = 5;
 export function startAgent(config: AgentConfig, logger: Logger, options: AgentOptions = {}): Agent {
   const topology = agentTopology(config.topologyPrefix, config.nodeId);
   const connection = createConnection(config.amqpUrl, `meridian-agent ${config.agentId}`, logger);
+  const dataDir = openDataDir(config.dataDir, logger);
+  const journal = new ExecutionJournal({ dir: config.dataDir, logger });
+  const spool = new DiskSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spoolMaxBytes, logger });
   const sender = createAmqpReportSender(connection, topology);
-  const publisher = new ReportPublisher({ sender, logger });
-  const publish = (message: Parameters<ReportPublisher['publish']>[0]) => publisher.publish(message);
   const logSender = createAmqpLogSender(connection, topology);
+  const publisher = new ReportPublisher({
+    sender,
+    logSender,
+    spool,
+    isConnected: () => connection.ready,
+    onTerminalConfirmed: (message) => {
+      if (message.type === 'AgentHeartbeat') return;
+      journal.confirmed(message.payload.executionId);
+      removeExecutionDir(config.dataDir, message.payload.executionId);
+    },
+    logger,
+  });
+  connection.on('connection', () => publisher.wake());
+  connection.on('error', () => publisher.connectionLost());
+  const publish = (message: Parameters<ReportPublisher['publish']>[0]) => publisher.publish(message);
   const logs = new LogShipper({
-    sender: logSender,
+    sender: publisher,
     nodeId: config.nodeId,
     flushMs: config.logFlushMs,
     bufferBytes: config.logBufferBytes,
@@ -65,8 +86,18 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
     nodeId: config.nodeId,
     orgId: config.orgId,
     outputMaxBytes: config.outputMaxBytes,
+    journal,
+    dataDir: config.dataDir,
     logger,
   });
+  // Before any delivery: what an earlier agent process accepted is seen through, never run again.
+  for (const entry of journal.unfinished()) {
+    runner
+      .resume(entry)
+      .catch((error: unknown) =>
+        logger.error({ err: error, executionId: entry.task.executionId }, 'could not resume an execution'),
+      );
+  }
   const heartbeat = new Heartbeat({
     publish,
     intervalMs: config.heartbeatIntervalMs,
@@ -103,7 +134,14 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
     declaration: topology.work,
     concurrency: config.maxConcurrency,
     accepts: 'ExecuteTask',
-    handle: createExecuteTask({ runner, running, cancelledEarly, isDraining: () => draining, logger }),
+    handle: createExecuteTask({
+      runner,
+      running,
+      journal,
+      cancelledEarly,
+      isDraining: () => draining,
+      logger,
+    }),
     onReady: () => onQueueReady('work'),
     logger: logger.child({ queue: topology.work.queue }),
   });
@@ -136,6 +174,11 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
         logs,
         logSender,
         connection,
+        closeState: () => {
+          journal.close();
+          spool.close();
+          dataDir.release();
+        },
         logger,
       });
       return stopping;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.js';
 
-const host = { hostname: 'box', pid: 42 };
+const host = { hostname: 'box', pid: 42, cwd: '/srv/agent' };
 const required = { NODE_ID: 'node-1', ORG_ID: 'org-1' };
 
 describe('loadConfig', () => {
@@ -19,6 +19,8 @@ describe('loadConfig', () => {
       shutdownGraceSeconds: 30,
       logFlushMs: 20,
       logBufferBytes: 1_048_576,
+      dataDir: '/srv/agent/.meridian-agent/node-1',
+      spoolMaxBytes: 268_435_456,
       logLevel: 'info',
       taskEnv: {},
     });
@@ -37,6 +39,9 @@ describe('loadConfig', () => {
     [{ LOG_LEVEL: 'debug' }, { logLevel: 'debug' }],
     [{ LOG_FLUSH_MS: '0' }, { logFlushMs: 0 }],
     [{ LOG_BUFFER_BYTES: '65536' }, { logBufferBytes: 65_536 }],
+    [{ AGENT_DATA_DIR: '/var/lib/meridian' }, { dataDir: '/var/lib/meridian' }],
+    [{ AGENT_DATA_DIR: 'state' }, { dataDir: '/srv/agent/state' }],
+    [{ SPOOL_MAX_BYTES: '1048576' }, { spoolMaxBytes: 1_048_576 }],
     [{ AMQP_URL: 'amqp://u:p@rabbit:5672/v' }, { amqpUrl: 'amqp://u:p@rabbit:5672/v' }],
     [
       { PATH: '/usr/bin', HOME: '/root', AMQP_URL: 'amqp://x' },

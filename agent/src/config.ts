@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { HEARTBEAT_INTERVAL_SECONDS, NodeLabelsSchema } from '@meridian/contracts/messages/agent-heartbeat';
 import { identifierText } from '@meridian/contracts/storable';
@@ -58,6 +59,13 @@ const ConfigSchema = z.object({
     .min(64 * 1024)
     .max(1024 * 1024 * 1024)
     .default(1024 * 1024),
+  AGENT_DATA_DIR: z.string().min(1).optional(),
+  SPOOL_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .max(1024 * 1024 * 1024 * 1024)
+    .default(256 * 1024 * 1024),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
@@ -77,6 +85,10 @@ export interface AgentConfig {
   logFlushMs: number;
   /** Live logs, per execution: bytes read and not yet confirmed by the broker; beyond, lines are dropped. */
   logBufferBytes: number;
+  /** Absolute; the journal, the spool and the executions' output files (readable by the agent's user only). */
+  dataDir: string;
+  /** Bytes of unsent messages kept on disk while the broker is unreachable; beyond, the oldest log lines go. */
+  spoolMaxBytes: number;
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
   /** Base environment of the processes the agent starts (see TASK_ENV_PASSTHROUGH). */
   taskEnv: Record<string, string>;
@@ -89,12 +101,14 @@ export class ConfigError extends Error {
 export interface HostIdentity {
   hostname: string;
   pid: number;
+  /** Relative AGENT_DATA_DIR values, and the default, are resolved from here. */
+  cwd?: string;
 }
 
 /** Parses the environment once, at start-up; nothing else reads `process.env`. */
 export function loadConfig(
   env: Record<string, string | undefined>,
-  host: HostIdentity = { hostname: hostname(), pid: process.pid },
+  host: HostIdentity = { hostname: hostname(), pid: process.pid, cwd: process.cwd() },
 ): AgentConfig {
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
@@ -118,6 +132,8 @@ export function loadConfig(
     shutdownGraceSeconds: c.SHUTDOWN_GRACE_SECONDS,
     logFlushMs: c.LOG_FLUSH_MS,
     logBufferBytes: c.LOG_BUFFER_BYTES,
+    dataDir: resolve(host.cwd ?? process.cwd(), c.AGENT_DATA_DIR ?? join('.meridian-agent', c.NODE_ID)),
+    spoolMaxBytes: c.SPOOL_MAX_BYTES,
     logLevel: c.LOG_LEVEL,
     taskEnv: Object.fromEntries(
       TASK_ENV_PASSTHROUGH.flatMap((name) => {

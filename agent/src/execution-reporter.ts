@@ -54,6 +54,12 @@ export interface ExecutionReporterOptions {
   endLog?: () => Promise<number>;
   now?: () => Date;
   newId?: () => string;
+  /** The sequence of the first report (an execution resumed after a restart goes on from its journal). */
+  firstSequence?: number;
+  /** TaskStarted was reported already (by an earlier agent process, for a resumed execution). */
+  alreadyStarted?: boolean;
+  /** Called with each report before it is published (the journal keeps sequences and the end report). */
+  onReport?(message: AgentMessage): void;
 }
 
 /**
@@ -71,6 +77,8 @@ export class ExecutionReporter {
   constructor(private readonly options: ExecutionReporterOptions) {
     this.#now = options.now ?? (() => new Date());
     this.#newId = options.newId ?? randomUUID;
+    this.#sequence = options.firstSequence ?? 0;
+    this.#started = options.alreadyStarted ?? false;
   }
 
   get hasStarted(): boolean {
@@ -176,6 +184,7 @@ export class ExecutionReporter {
       'reporting %s',
       message.type,
     );
+    this.options.onReport?.(message);
     return this.options.publish(message);
   }
 

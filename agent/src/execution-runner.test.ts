@@ -1,14 +1,17 @@
 import { pino } from 'pino';
 import { z } from 'zod';
-import { describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { ExecutionRunner } from './execution-runner.js';
 import { echoHandler } from './handlers/echo.js';
 import { HandlerRegistry, type TaskHandler } from './handlers/handler.js';
 import type { LogChunkMessage } from './logs/execution-log.js';
 import { LogShipper } from './logs/log-shipper.js';
+import { removeDataDirs, temporaryJournal } from './testing/data-dir.js';
 import { RunningExecutions } from './running-executions.js';
 import { executeTask } from './testing/commands.js';
+
+afterAll(removeDataDirs);
 
 const NODE = 'node-unit';
 
@@ -30,6 +33,7 @@ const throwingHandler: TaskHandler = {
 };
 
 function setup(publish?: (message: AgentMessage) => Promise<void>) {
+  const state = temporaryJournal();
   const sent: AgentMessage[] = [];
   const chunks: LogChunkMessage[] = [];
   /** Log chunks and reports, in the order they were handed to the broker. */
@@ -61,12 +65,13 @@ function setup(publish?: (message: AgentMessage) => Promise<void>) {
     logs,
     nodeId: NODE,
     orgId: 'org-test',
+    ...state,
     outputMaxBytes: 1024,
     logger: pino({ level: 'silent' }),
   });
   const reports = () => sent.map((m) => [m.type, 'sequence' in m.payload ? m.payload.sequence : undefined]);
   const last = () => sent.at(-1)?.payload as Record<string, unknown>;
-  return { sent, chunks, timeline, running, runner, reports, last };
+  return { sent, chunks, timeline, running, runner, reports, last, journal: state.journal };
 }
 
 async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -78,6 +83,9 @@ async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> 
 }
 
 describe('ExecutionRunner', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
   it('reports Accepted, Started, Completed with sequences 0, 1, 2', async () => {
     const { runner, sent, reports, last, running } = setup();
     const command = executeTask(NODE, { payload: { hello: 'world' } });
@@ -163,9 +171,16 @@ describe('ExecutionRunner', () => {
   });
 
   it('times out at the deadline', async () => {
-    const { runner, last } = setup();
+    // On a fake clock: on a real one, a machine that stalls 100 ms before the runner looks at the
+    // deadline finds it passed before the task started, another outcome.
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    const { runner, reports, last } = setup();
     const deadline = new Date(Date.now() + 100).toISOString();
-    await runner.run(executeTask(NODE, { deadline, payload: { delayMs: 60_000 } }));
+    const done = runner.run(executeTask(NODE, { deadline, payload: { delayMs: 60_000 } }));
+    await vi.advanceTimersByTimeAsync(99);
+    expect(reports().at(-1)?.[0]).toBe('TaskStarted');
+    await vi.advanceTimersByTimeAsync(1);
+    await done;
     expect(last()).toMatchObject({ timedOut: true, retryable: true, exitCode: null });
     expect(last().error).toContain('timed out');
   });
@@ -208,5 +223,43 @@ describe('ExecutionRunner', () => {
     const command = executeTask(NODE);
     await expect(runner.run(command)).rejects.toThrow('closed');
     expect(running.stateOf(command.payload.executionId)).toBe('unknown');
+  });
+
+  describe('after a restart (an execution journalled by an earlier agent process)', () => {
+    it('reports a journalled execution that started no program failed, retryable, without running it', async () => {
+      const { runner, journal, reports, last } = setup();
+      const command = executeTask(NODE, { payload: { delayMs: 10_000 } });
+      const { taskId, executionId } = command.payload;
+      journal.accepted({
+        taskId,
+        executionId,
+        correlationId: 'c',
+        type: 'Echo',
+        attempt: 1,
+        deadline: command.payload.deadline,
+      });
+      journal.sequenceUsed(executionId, 0);
+      journal.started(executionId);
+      journal.sequenceUsed(executionId, 1);
+      const [entry] = journal.unfinished();
+      if (!entry) throw new Error('no journal entry');
+      await runner.resume(entry);
+      expect(reports()).toEqual([['TaskFailed', 2]]);
+      expect(last()).toMatchObject({
+        error: 'the agent restarted while the task ran inside it; it did not finish',
+        retryable: true,
+      });
+    });
+
+    it('sends a journalled end report again, the same message', async () => {
+      const first = setup();
+      const command = executeTask(NODE);
+      await first.runner.run(command);
+      const [entry] = first.journal.unfinished();
+      if (!entry?.end) throw new Error('no journalled end report');
+      const second = setup();
+      await second.runner.resume(entry);
+      expect(second.sent).toEqual([first.sent.at(-1)]);
+    });
   });
 });

@@ -2,14 +2,25 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { EnvelopeOf } from '@meridian/contracts/messages/envelope';
 import type { ExecuteTask } from '@meridian/contracts/messages/execute-task';
-import { DEFAULT_KILL_GRACE_MS, readAbortReason, type AbortReason } from './abort-reason.js';
+import { DEFAULT_KILL_GRACE_MS, gracePeriodOf, readAbortReason, type AbortReason } from './abort-reason.js';
 import { callAt } from './deadline-timer.js';
 import { ExecutionReporter, type PublishMessage } from './execution-reporter.js';
 import type { HandlerRegistry, HandlerResult, TaskHandler } from './handlers/handler.js';
-import type { ExecutionLog } from './logs/execution-log.js';
+import type { ExecutionLog, LogPosition } from './logs/execution-log.js';
+import { ensurePrivateDir } from './state/durable-file.js';
 import type { LogShipper } from './logs/log-shipper.js';
-import { captureOutput, createExecutionOutput, teeSink } from './output-buffer.js';
+import { captureFile, captureOutput, createExecutionOutput, teeSink } from './output-buffer.js';
 import type { RunningExecutions } from './running-executions.js';
+import { processResult } from './handlers/command.js';
+import { executionFiles, watchProcessGroup } from './handlers/process-group.js';
+import type {
+  ExecutionJournal,
+  JournalEntry,
+  JournalledTask,
+  TerminalReport,
+} from './state/execution-journal.js';
+import { executionDir, findWrapper } from './state/execution-files.js';
+import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 
 export type ExecuteTaskMessage = EnvelopeOf<'ExecuteTask', ExecuteTask>;
 
@@ -22,9 +33,15 @@ export interface ExecutionRunnerOptions {
   nodeId: string;
   orgId: string;
   outputMaxBytes: number;
+  /** The durable memory of accepted executions (survives a restart of the agent). */
+  journal: ExecutionJournal;
+  /** AGENT_DATA_DIR: each execution gets a directory of its own there (output files, exit status). */
+  dataDir: string;
   logger: Logger;
   now?: () => Date;
 }
+
+const TERMINAL_TYPES: ReadonlySet<string> = new Set(['TaskCompleted', 'TaskFailed', 'TaskCancelled']);
 
 /**
  * Runs one ExecuteTask through its handler: TaskAccepted, TaskStarted, progress, then exactly one
@@ -39,24 +56,116 @@ export class ExecutionRunner {
 
   /** Resolves once the terminal report is confirmed; rejects when it could not be sent. */
   async run(command: ExecuteTaskMessage): Promise<void> {
-    const { taskId, executionId } = command.payload;
+    const { executionId } = command.payload;
     const logger = this.#loggerFor(command);
-    const log = this.options.logs.open({ taskId, executionId, correlationId: command.correlationId }, logger);
-    const reporter = this.#reporterFor(command, logger, () => log.end());
-    const controller = new AbortController();
-    this.options.running.add({
-      taskId,
-      executionId,
-      abort: (reason) => {
-        if (!controller.signal.aborted) controller.abort(reason);
-      },
-    });
+    const receivedAt = this.#now();
+    const task = journalledTask(command, effectiveDeadline(command.payload, receivedAt));
+    // Durable before anything runs: a restarted agent never runs this execution again.
+    this.options.journal.accepted(task);
+    const dataDir = executionDir(this.options.dataDir, executionId);
+    const log = this.#openLog(task, logger);
+    const reporter = this.#reporterFor(task, logger, () => log.end());
+    const controller = this.#register(task);
     try {
       reporter.accepted();
-      await this.#execute(command.payload, reporter, controller, log, logger);
+      await this.#execute(command.payload, { receivedAt, dataDir }, reporter, controller, log, logger);
       this.options.running.finish(executionId);
     } finally {
       this.options.running.remove(executionId);
+    }
+  }
+
+  /**
+   * Takes over an execution a previous agent process accepted and did not see through (after a
+   * restart): sends its end report again if it has one, watches its program if that still runs
+   * (or reports how it ended meanwhile), and otherwise reports it failed, retryable when no
+   * program of it ever started. Never runs anything. Resolves once the end report is confirmed.
+   */
+  async resume(entry: JournalEntry): Promise<void> {
+    const { task } = entry;
+    const logger = this.options.logger.child({
+      correlationId: task.correlationId,
+      taskId: task.taskId,
+      executionId: task.executionId,
+      taskType: task.type,
+      attempt: task.attempt,
+    });
+    if (entry.end) {
+      logger.info({ type: entry.end.type }, 'after a restart: sending the end report again');
+      await this.options.publish(entry.end);
+      this.options.running.finish(task.executionId);
+      return;
+    }
+    const dataDir = executionDir(this.options.dataDir, task.executionId);
+    const files = executionFiles(dataDir);
+    const process = entry.started?.process ?? findWrapper(dataDir);
+    const log = this.#openLog(task, logger, entry.log);
+    const reporter = this.#reporterFor(task, logger, () => log.end(), {
+      firstSequence: entry.lastSequence + 1,
+      alreadyStarted: entry.started !== undefined,
+    });
+    const durationMs = () => Math.max(0, this.#now().getTime() - Date.parse(entry.acceptedAt));
+    if (!process) {
+      const ranInside = entry.started !== undefined;
+      logger.warn({ ranInside }, 'after a restart: the execution left no program to adopt');
+      await reporter.failed({
+        error: ranInside
+          ? 'the agent restarted while the task ran inside it; it did not finish'
+          : 'the agent restarted before the task started',
+        exitCode: null,
+        retryable: true,
+        durationMs: durationMs(),
+      });
+      this.options.running.finish(task.executionId);
+      return;
+    }
+
+    logger.info({ pid: process.pid }, 'after a restart: adopting the program still running or its outcome');
+    const controller = this.#register(task);
+    const deadline = new Date(task.deadline);
+    const timedOut: AbortReason = { kind: 'timed-out', gracePeriodMs: DEFAULT_KILL_GRACE_MS };
+    const cancelTimer = callAt(
+      deadline,
+      () => !controller.signal.aborted && controller.abort(timedOut),
+      this.#now,
+    );
+    try {
+      if (!entry.started) {
+        this.options.journal.started(task.executionId, process);
+        reporter.started(process.pid);
+      }
+      const outcome = await watchProcessGroup({
+        process,
+        files,
+        offsets: { stdout: entry.log?.stdout ?? 0, stderr: entry.log?.stderr ?? 0 },
+        stdout: { append: (chunk) => log.append('stdout', chunk) },
+        stderr: { append: (chunk) => log.append('stderr', chunk) },
+        signal: controller.signal,
+        gracePeriodMs: gracePeriodOf,
+      });
+      cancelTimer();
+      const result = outcome.started
+        ? processResult(outcome)
+        : { status: 'failed' as const, error: outcome.error.message, exitCode: null, retryable: false };
+      const output = {
+        stdout: captureFile(files.stdout, this.options.outputMaxBytes),
+        stderr: captureFile(files.stderr, this.options.outputMaxBytes),
+      };
+      await this.#report(
+        reporter,
+        controller.signal,
+        result,
+        {
+          exitCode: result.exitCode ?? null,
+          durationMs: durationMs(),
+          output: captureOutput(output),
+        },
+        deadline,
+      );
+      this.options.running.finish(task.executionId);
+    } finally {
+      cancelTimer();
+      this.options.running.remove(task.executionId);
     }
   }
 
@@ -65,7 +174,9 @@ export class ExecutionRunner {
     const logger = this.#loggerFor(command);
     logger.info({ reason }, 'cancelled before it arrived; not running it');
     const nothingPrinted = () => Promise.resolve(0);
-    await this.#reporterFor(command, logger, nothingPrinted).cancelled({
+    const task = journalledTask(command, effectiveDeadline(command.payload, this.#now()));
+    this.options.journal.accepted(task);
+    await this.#reporterFor(task, logger, nothingPrinted).cancelled({
       reason,
       exitCode: null,
       durationMs: 0,
@@ -75,13 +186,13 @@ export class ExecutionRunner {
 
   async #execute(
     task: ExecuteTask,
+    { receivedAt, dataDir }: { receivedAt: Date; dataDir: string },
     reporter: ExecutionReporter,
     controller: AbortController,
     log: ExecutionLog,
     logger: Logger,
   ) {
     const { signal } = controller;
-    const receivedAt = this.#now();
     const deadline = effectiveDeadline(task, receivedAt);
     const handler = this.options.registry.get(task.type);
     if (task.orgId !== this.options.orgId) {
@@ -112,7 +223,18 @@ export class ExecutionRunner {
     const timedOut: AbortReason = { kind: 'timed-out', gracePeriodMs: DEFAULT_KILL_GRACE_MS };
     const cancelTimer = callAt(deadline, () => !signal.aborted && controller.abort(timedOut), this.#now);
     let result: HandlerResult;
+    let startedOnce = false;
+    const started = (details?: { pid?: number; startTime?: string }) => {
+      if (!startedOnce) {
+        startedOnce = true;
+        const { pid, startTime } = details ?? {};
+        const process = pid !== undefined && startTime ? { pid, startTime } : undefined;
+        this.options.journal.started(task.executionId, process);
+      }
+      reporter.started(details?.pid);
+    };
     try {
+      ensurePrivateDir(dataDir);
       result = await this.#runHandler(handler, {
         payload: parsed.data,
         execution: {
@@ -127,7 +249,8 @@ export class ExecutionRunner {
           stdout: teeSink(output.stdout, live('stdout')),
           stderr: teeSink(output.stderr, live('stderr')),
         },
-        started: (details) => reporter.started(details?.pid),
+        started,
+        dataDir,
         reportProgress: (percent, message) => reporter.progress(percent, message),
         signal,
         logger,
@@ -137,7 +260,18 @@ export class ExecutionRunner {
     }
     const durationMs = Math.max(0, this.#now().getTime() - receivedAt.getTime());
     const outcome = { exitCode: result.exitCode ?? null, durationMs, output: captureOutput(output) };
+    return this.#report(reporter, signal, result, outcome, deadline);
+  }
 
+  /** The end report of a handler's (or an adopted program's) result. */
+  #report(
+    reporter: ExecutionReporter,
+    signal: AbortSignal,
+    result: HandlerResult,
+    outcome: { exitCode: number | null; durationMs: number; output: ReturnType<typeof captureOutput> },
+    deadline: Date,
+  ): Promise<void> {
+    const { durationMs } = outcome;
     // Once an abort reached the execution, the abort decides the report, whatever the handler returned.
     const abortReason = readAbortReason(signal);
     switch (abortReason?.kind) {
@@ -178,6 +312,32 @@ export class ExecutionRunner {
     }
   }
 
+  #register(task: JournalledTask): AbortController {
+    const controller = new AbortController();
+    this.options.running.add({
+      taskId: task.taskId,
+      executionId: task.executionId,
+      abort: (reason) => {
+        if (!controller.signal.aborted) controller.abort(reason);
+      },
+    });
+    return controller;
+  }
+
+  #openLog(task: JournalledTask, logger: Logger, resumeFrom?: LogPosition): ExecutionLog {
+    const { taskId, executionId, correlationId } = task;
+    return this.options.logs.open(
+      {
+        taskId,
+        executionId,
+        correlationId,
+        resumeFrom,
+        onChunk: (position) => this.options.journal.logPublished(executionId, position),
+      },
+      logger,
+    );
+  }
+
   #loggerFor(command: ExecuteTaskMessage): Logger {
     const { taskId, executionId, type, attempt } = command.payload;
     return this.options.logger.child({
@@ -190,21 +350,41 @@ export class ExecutionRunner {
   }
 
   #reporterFor(
-    command: ExecuteTaskMessage,
+    task: JournalledTask,
     logger: Logger,
     endLog: () => Promise<number>,
+    resumed: { firstSequence: number; alreadyStarted: boolean } = { firstSequence: 0, alreadyStarted: false },
   ): ExecutionReporter {
+    const { journal } = this.options;
     return new ExecutionReporter({
       publish: this.options.publish,
       endLog,
       nodeId: this.options.nodeId,
-      correlationId: command.correlationId,
-      taskId: command.payload.taskId,
-      executionId: command.payload.executionId,
+      correlationId: task.correlationId,
+      taskId: task.taskId,
+      executionId: task.executionId,
       logger,
       now: this.#now,
+      ...resumed,
+      onReport: (message: AgentMessage) => {
+        if (TERMINAL_TYPES.has(message.type)) journal.ended(message as TerminalReport);
+        else if (message.type !== 'AgentHeartbeat')
+          journal.sequenceUsed(task.executionId, message.payload.sequence);
+      },
     });
   }
+}
+
+function journalledTask(command: ExecuteTaskMessage, deadline: Date): JournalledTask {
+  const { taskId, executionId, type, attempt } = command.payload;
+  return {
+    taskId,
+    executionId,
+    correlationId: command.correlationId,
+    type,
+    attempt,
+    deadline: deadline.toISOString(),
+  };
 }
 
 /** The earlier of the command's absolute deadline and its timeout counted from arrival. */

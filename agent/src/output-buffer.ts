@@ -1,3 +1,4 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import type { CapturedOutput } from '@meridian/contracts/messages/agent-events';
 import type { OutputSink } from './handlers/handler.js';
 
@@ -39,6 +40,14 @@ export class OutputBuffer {
     this.#tail.push(Buffer.from(data));
     this.#tailBytes += data.length;
     this.#trimTail();
+  }
+
+  /**
+   * Counts bytes that were written but are not handed over (the middle of a file read from its
+   * head and tail); call between the head and the tail.
+   */
+  skip(bytes: number): void {
+    this.#totalBytes += bytes;
   }
 
   /** Bytes written but not kept. */
@@ -101,4 +110,33 @@ export function captureOutput(output: ExecutionOutput): CapturedOutput {
 /** One sink writing to several: the captured head/tail and the live log. */
 export function teeSink(...sinks: OutputSink[]): OutputSink {
   return { append: (chunk) => sinks.forEach((sink) => sink.append(chunk)) };
+}
+
+/** The head/tail capture of an output file, as if it had been appended in full (without reading the middle). */
+export function captureFile(path: string, maxBytes: number): OutputBuffer {
+  const buffer = new OutputBuffer(maxBytes);
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return buffer;
+  }
+  try {
+    const size = fstatSync(fd).size;
+    const read = (offset: number, length: number) => {
+      const data = Buffer.allocUnsafe(length);
+      return data.subarray(0, readSync(fd, data, 0, length, offset));
+    };
+    if (size <= maxBytes) {
+      buffer.append(read(0, size));
+    } else {
+      const head = Math.ceil(maxBytes / 2);
+      buffer.append(read(0, head));
+      buffer.skip(size - maxBytes);
+      buffer.append(read(size - (maxBytes - head), maxBytes - head));
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return buffer;
 }

@@ -21,6 +21,8 @@ export interface ShutdownDeps {
   logs: LogShipper;
   logSender: AmqpLogSender;
   connection: Connection;
+  /** Closes the journal and the spool files. */
+  closeState(): void;
   logger: Logger;
 }
 
@@ -60,7 +62,10 @@ export async function shutDownAgent(deps: ShutdownDeps): Promise<void> {
     deps.logs.stop(remaining()),
   ]);
   if (!reportsSent) {
-    logger.warn({ held: deps.publisher.backlogSize }, 'some reports were not confirmed before shutdown');
+    logger.warn(
+      { spooledBytes: deps.publisher.spooledBytes },
+      'some reports were not confirmed before shutdown; they stay in the spool for the next start',
+    );
   }
   if (!logsSent) logger.warn('some log lines were not confirmed before shutdown');
   deps.publisher.close();
@@ -68,5 +73,6 @@ export async function shutDownAgent(deps: ShutdownDeps): Promise<void> {
   if (!closed.every(Boolean) || !(await settledWithin(deps.connection.close(), remaining()))) {
     deps.connection.unsafeDestroy();
   }
+  deps.closeState();
   logger.info('agent stopped');
 }

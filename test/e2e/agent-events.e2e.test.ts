@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect, type Channel, type ChannelModel } from 'amqplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEAD_LETTER_REASON_HEADER, topology } from '@meridian/contracts/topology';
+import { topology } from '@meridian/contracts/topology';
 import { waitFor } from '../support/test-context.js';
 import { useStack } from './stack.js';
 
@@ -65,12 +65,18 @@ describe('agent events from the broker', () => {
     await publishRaw('TaskCompleted', JSON.stringify({ messageId: randomUUID(), type: 'TaskCompleted' }));
     await publishMarker();
 
+    // The dead-letter store reads the queue into the database; operators see it through the API.
+    const admin = await stack.tokenFor(stack.orgId, ['admin:dead-letters', 'platform:dead-letters']);
     const names = topology(stack.prefix);
-    const reasons: string[] = [];
+    let reasons: string[] = [];
     await waitFor(
       async () => {
-        const message = await channel.get(names.agentEventsDeadLetterQueue, { noAck: true });
-        if (message) reasons.push(String(message.properties.headers?.[DEAD_LETTER_REASON_HEADER]));
+        const listed = await stack.api<{ items: { reason: string }[] }>(
+          'GET',
+          `/api/v1/admin/dead-letters?queue=${encodeURIComponent(names.agentEventsDeadLetterQueue)}&order=asc`,
+          { token: admin },
+        );
+        reasons = listed.body.items.map((item) => item.reason);
         return reasons.length >= 2;
       },
       { description: 'two dead-lettered messages' },

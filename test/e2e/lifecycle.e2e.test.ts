@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { waitFor } from '../support/test-context.js';
 import { commandTask, useStack } from './stack.js';
 
-const stack = useStack();
+// A cancel's SIGTERM → SIGKILL grace outlasts every test: a process gone after a cancel went by SIGTERM.
+const stack = useStack({ env: { CANCEL_GRACE_SECONDS: '3600' } });
 
 interface TaskEvent {
   type: string;
@@ -67,7 +68,7 @@ describe('the dispatch loop, real processes end to end', () => {
     expect(executions.body.items.at(-1)).toMatchObject({ status: 'Failed', exitCode: 7 });
   });
 
-  it('cancels a running `sleep 30`: Cancelled, and the process is gone within 2 s', async () => {
+  it('cancels a running `sleep 30`: Cancelled, and the process is gone by SIGTERM', async () => {
     const marker = `30.${Date.now() % 100_000}`;
     const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
       body: commandTask(['sleep', marker]),
@@ -82,12 +83,7 @@ describe('the dispatch loop, real processes end to end', () => {
     const deleted = await stack.api<{ status: string }>('DELETE', `/api/v1/tasks/${created.body.id}`);
     expect(deleted.status).toBe(200);
     expect(deleted.body.status).toBe('Cancelled');
-    const cancelledAt = Date.now();
-    await waitFor(() => pidsOf(`sleep ${marker}`).length === 0, {
-      timeoutMs: 2_000,
-      description: 'the process to be gone',
-    });
-    expect(Date.now() - cancelledAt).toBeLessThan(2_000);
+    await waitFor(() => pidsOf(`sleep ${marker}`).length === 0, { description: 'the process to be gone' });
     for (const pid of pids) expect(() => process.kill(pid, 0)).toThrow();
 
     const execution = await waitFor(

@@ -1,8 +1,11 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'amqplib';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ExecutionLogPage, LogStreamFrame } from '@meridian/contracts/api/execution-log';
-import { DEAD_LETTER_REASON_HEADER, topology } from '@meridian/contracts/topology';
+import { topology } from '@meridian/contracts/topology';
 import { logStreamRefusal, openLogStream } from '../support/log-stream-client.js';
 import { startControlPlane, type ControlPlaneProcess } from '../support/processes.js';
 import { waitFor } from '../support/test-context.js';
@@ -10,15 +13,23 @@ import { commandTask, useStack } from './stack.js';
 
 const stack = useStack();
 const extraProcesses: ControlPlaneProcess[] = [];
+const gates = mkdtempSync(join(tmpdir(), 'meridian-logs-e2e-'));
 afterAll(async () => {
   await Promise.all(extraProcesses.map((process) => process.stop()));
+  rmSync(gates, { recursive: true, force: true });
 });
 
-/** A command that waits a little (so a client can connect first), then prints numbered lines. */
+/**
+ * A command that prints numbered lines once the test opens its gate (after its client connected),
+ * so that the client is there from the first line however long the dispatch took.
+ */
 function numberedLines(count: number, pause = '0.003') {
-  return commandTask(
-    `sleep 1; i=1; while [ $i -le ${count} ]; do echo "line $i"; i=$((i+1)); sleep ${pause}; done`,
+  const gate = join(gates, randomUUID());
+  const task = commandTask(
+    `while [ ! -e '${gate}' ]; do sleep 0.02; done; ` +
+      `i=1; while [ $i -le ${count} ]; do echo "line $i"; i=$((i+1)); sleep ${pause}; done`,
   );
+  return { task, open: () => writeFileSync(gate, '') };
 }
 
 async function executionIdOf(taskId: string): Promise<string> {
@@ -40,9 +51,11 @@ function expectExactly(seqs: number[], count: number) {
 
 describe('live execution logs, real processes', () => {
   it('streams 1,000 lines in order to a client connected from the start, then the end frame and 1000', async () => {
-    const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', { body: numberedLines(1000) });
+    const printer = numberedLines(1000);
+    const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', { body: printer.task });
     const executionId = await executionIdOf(created.body.id);
     const early = await openLogStream(stack.controlPlane.baseUrl, executionId, stack.token);
+    printer.open();
 
     await early.until((frames) => frames.filter((f) => f.type === 'line').length >= 500);
     const late = await openLogStream(stack.controlPlane.baseUrl, executionId, stack.token, { after: 0 });
@@ -73,11 +86,11 @@ describe('live execution logs, real processes', () => {
       env: { CONSUME_LOGS: 'false' },
     });
     extraProcesses.push(viewer);
-    const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
-      body: numberedLines(300, '0.005'),
-    });
+    const printer = numberedLines(300, '0.005');
+    const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', { body: printer.task });
     const executionId = await executionIdOf(created.body.id);
     const client = await openLogStream(viewer.baseUrl, executionId, stack.token);
+    printer.open();
     const closed = await client.closed;
     expect(closed.code).toBe(1000);
     expectExactly(client.seqs(), 300);
@@ -86,9 +99,7 @@ describe('live execution logs, real processes', () => {
   it('keeps head and tail of a program that prints more than the limit, and announces the gap', async () => {
     // 3,000 lines of ~100 bytes ≈ 300 KiB, far over the 64 KiB kept.
     const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
-      body: commandTask(
-        `sleep 1; i=1; while [ $i -le 3000 ]; do printf 'row %05d %090d\\n' $i 0; i=$((i+1)); done`,
-      ),
+      body: commandTask(`i=1; while [ $i -le 3000 ]; do printf 'row %05d %090d\\n' $i 0; i=$((i+1)); done`),
     });
     const executionId = await executionIdOf(created.body.id);
     await stack.waitForStatus(created.body.id, ['Completed']);
@@ -143,20 +154,27 @@ describe('live execution logs, real processes', () => {
         messageId: randomUUID(),
       });
       await channel.waitForConfirms();
-      const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
-        body: numberedLines(50, '0.001'),
-      });
+      const printer = numberedLines(50, '0.001');
+      const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', { body: printer.task });
       const executionId = await executionIdOf(created.body.id);
       const client = await openLogStream(stack.controlPlane.baseUrl, executionId, stack.token);
+      printer.open();
       await client.closed;
       expectExactly(client.seqs(), 50);
+      // The dead-letter store reads the queue into the database; operators see it through the API.
+      const admin = await stack.tokenFor(stack.orgId, ['admin:dead-letters', 'platform:dead-letters']);
       const dead = await waitFor(
-        () => channel.get(names.logsDeadLetterQueue, { noAck: true }).then((m) => m || undefined),
-        {
-          description: 'the malformed message in the logs dead-letter queue',
+        async () => {
+          const listed = await stack.api<{ items: { reason: string }[] }>(
+            'GET',
+            `/api/v1/admin/dead-letters?queue=${encodeURIComponent(names.logsDeadLetterQueue)}`,
+            { token: admin },
+          );
+          return listed.body.items[0];
         },
+        { description: 'the malformed message among the dead letters' },
       );
-      expect(String(dead.properties.headers?.[DEAD_LETTER_REASON_HEADER])).toMatch(/JSON/);
+      expect(dead.reason).toMatch(/JSON/);
       await channel.close();
     } finally {
       await connection.close();

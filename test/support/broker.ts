@@ -1,5 +1,5 @@
 import { connect as connectAmqp } from 'amqplib';
-import type { Channel, ChannelModel } from 'amqplib';
+import type { Channel, ChannelModel, GetMessage } from 'amqplib';
 import { topology } from '@meridian/contracts/topology';
 
 export interface BrokerObjects {
@@ -62,6 +62,25 @@ export async function deleteBrokerObjects(
     await channel.close().catch(() => undefined);
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * One basic.get on a channel of its own: undefined while the queue is empty or not declared yet.
+ * The control plane's publisher declares the dead-letter queues on its first send, which may come
+ * after a test first looks, and a get on a missing queue closes the channel it ran on.
+ */
+export async function getMessage(connection: ChannelModel, queue: string): Promise<GetMessage | undefined> {
+  const channel = await openChannel(connection);
+  try {
+    return (await channel.get(queue, { noAck: true })) || undefined;
+  } catch (error) {
+    // amqplib rejects a basic.get with the channel.close frame itself.
+    const replyCode = (error as { fields?: { replyCode?: unknown } } | null)?.fields?.replyCode;
+    if (isNotFound(error) || replyCode === 404) return undefined;
+    throw error;
+  } finally {
+    await channel.close().catch(() => undefined);
   }
 }
 

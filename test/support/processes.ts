@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -147,6 +150,8 @@ export async function startAgent(options: StartAgentOptions): Promise<AgentProce
       MAX_CONCURRENCY: String(options.maxConcurrency ?? 4),
       ...(labels.length > 0 ? { LABELS: labels.join(',') } : {}),
       LOG_LEVEL: 'info',
+      // A directory of its own unless the test gives one (to restart an agent on the same state).
+      AGENT_DATA_DIR: mkdtempSync(join(tmpdir(), 'meridian-agent-')),
       ...options.env,
     },
     options.onOutput,

@@ -5,7 +5,7 @@ import type { ClonedDatabase } from './database.js';
 import { runningProcesses, stopAllProcesses } from './processes.js';
 
 export { waitFor } from './wait-for.js';
-export { deleteBrokerObjects } from './broker.js';
+export { deleteBrokerObjects, getMessage } from './broker.js';
 export type { BrokerObjects } from './broker.js';
 export type { WaitForOptions } from './wait-for.js';
 

@@ -2,11 +2,14 @@ import type { Logger } from 'pino';
 import type { ExpiringMap } from '../expiring-map.js';
 import type { ExecuteTaskMessage, ExecutionRunner } from '../execution-runner.js';
 import type { RunningExecutions } from '../running-executions.js';
+import type { ExecutionJournal } from '../state/execution-journal.js';
 import type { CommandOutcome } from './command-outcome.js';
 
 export interface ExecuteTaskDeps {
   runner: ExecutionRunner;
   running: RunningExecutions;
+  /** Every execution this node accepted, across restarts of the agent. */
+  journal: ExecutionJournal;
   /** Executions cancelled before their ExecuteTask arrived, with the reason. */
   cancelledEarly: ExpiringMap<string>;
   isDraining(): boolean;
@@ -15,13 +18,15 @@ export interface ExecuteTaskDeps {
 
 /**
  * Use case for one ExecuteTask delivery. Delivery is at least once: an execution already running
- * or finished here is acked without running it again. The command is acked only after its terminal
+ * or finished here, or accepted by an earlier agent process (the journal), is acked without
+ * running it again (a journalled one is resumed at start-up, see ExecutionRunner.resume). The command is acked only after its terminal
  * report is confirmed, so a crash before that gets it redelivered.
  */
 export function createExecuteTask(deps: ExecuteTaskDeps) {
   return async (command: ExecuteTaskMessage): Promise<CommandOutcome> => {
     const { taskId, executionId } = command.payload;
-    const state = deps.running.stateOf(executionId);
+    const running = deps.running.stateOf(executionId);
+    const state = running === 'unknown' && deps.journal.get(executionId) ? 'journalled' : running;
     if (state !== 'unknown') {
       deps.logger.info(
         { correlationId: command.correlationId, taskId, executionId, state },

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_KILL_GRACE_MS, gracePeriodOf, readAbortReason } from '../abort-reason.js';
 import type { HandlerResult, TaskHandler } from './handler.js';
-import { runInProcessGroup } from './process-group.js';
+import { executionFiles, runInProcessGroup, type ProcessOutcome } from './process-group.js';
 
 const noNul = (what: string) =>
   z.string().refine((value) => !value.includes('\0'), `${what} must not contain NUL`);
@@ -65,9 +65,10 @@ export function createCommandHandler(baseEnv: Record<string, string>): TaskHandl
         args,
         cwd: payload.cwd,
         env: { ...baseEnv, ...payload.env },
+        files: executionFiles(ctx.dataDir),
         stdout: ctx.output.stdout,
         stderr: ctx.output.stderr,
-        onSpawn: (pid) => ctx.started({ pid }),
+        onSpawn: (process) => ctx.started(process),
         signal: AbortSignal.any([ctx.signal, ownTimeout.signal]),
         gracePeriodMs: gracePeriodOf,
       }).finally(() => clearTimeout(timer));
@@ -80,8 +81,11 @@ export function createCommandHandler(baseEnv: Record<string, string>): TaskHandl
           retryable: false,
         };
       }
-      if (outcome.exitCode === 0) return { status: 'completed', exitCode: 0 };
-      if (!ctx.signal.aborted && readAbortReason(ownTimeout.signal)?.kind === 'timed-out') {
+      if (
+        !ctx.signal.aborted &&
+        readAbortReason(ownTimeout.signal)?.kind === 'timed-out' &&
+        outcome.exitCode !== 0
+      ) {
         return {
           status: 'failed',
           error: `timed out after ${payload.timeoutSeconds}s (payload timeoutSeconds)`,
@@ -90,15 +94,30 @@ export function createCommandHandler(baseEnv: Record<string, string>): TaskHandl
           timedOut: true,
         };
       }
-      return {
-        status: 'failed',
-        error:
-          outcome.exitCode === null
-            ? `killed by ${outcome.exitSignal ?? 'a signal'}`
-            : `exited with code ${outcome.exitCode}`,
-        exitCode: outcome.exitCode,
-        retryable: false,
-      };
+      return processResult(outcome);
     },
+  };
+}
+
+/** The result of a program that ran: exit 0 completes, anything else fails, not retryable. */
+export function processResult(outcome: Extract<ProcessOutcome, { started: true }>): HandlerResult {
+  if (outcome.exitCode === 0) return { status: 'completed', exitCode: 0 };
+  if (outcome.statusUnknown) {
+    return {
+      status: 'failed',
+      error:
+        'the program ended while the agent was down and left no exit status (killed together with its wrapper, or the machine restarted); it may have run partly',
+      exitCode: null,
+      retryable: false,
+    };
+  }
+  return {
+    status: 'failed',
+    error:
+      outcome.exitCode === null
+        ? `killed by ${outcome.exitSignal ?? 'a signal'}`
+        : `exited with code ${outcome.exitCode}`,
+    exitCode: outcome.exitCode,
+    retryable: false,
   };
 }

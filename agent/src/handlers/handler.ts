@@ -21,8 +21,13 @@ export interface HandlerContext<TPayload = unknown> {
   payload: TPayload;
   execution: ExecutionInfo;
   output: { stdout: OutputSink; stderr: OutputSink };
-  /** Call when the work begins (with the pid when a process was spawned); reports TaskStarted once. */
-  started(details?: { pid?: number }): void;
+  /**
+   * Call when the work begins (with the pid and its /proc start time when a process was spawned);
+   * reports TaskStarted once, and journals the process so that a restarted agent can adopt it.
+   */
+  started(details?: { pid?: number; startTime?: string }): void;
+  /** A directory of this execution's own in AGENT_DATA_DIR (output files, exit status); removed after it. */
+  dataDir: string;
   reportProgress(percent: number, message?: string): void;
   /**
    * Aborted on cancel, timeout or agent shutdown; `readAbortReason(signal)` says which and how long

@@ -70,13 +70,11 @@ describe('HealthCheck handler', () => {
 
   it('fails, retryable, when the answer takes longer than timeoutMs', async () => {
     const port = await listen(createHttpServer(() => undefined)); // never answers
-    const startedAt = Date.now();
     const outcome = await probe({ http: { url: `http://127.0.0.1:${port}/` }, timeoutMs: 200 }).result;
     expect(outcome).toMatchObject({
       status: 'failed',
       retryable: true,
       error: 'health check failed: no answer within 200 ms',
     });
-    expect(Date.now() - startedAt).toBeLessThan(2_000);
   });
 });

@@ -5,6 +5,7 @@ import {
   LOG_CHUNK_MAX_LINES,
   LOG_CHUNK_SCHEMA_VERSION,
   type LogChunk,
+  type LogLine,
   type LogStreamName,
 } from '@meridian/contracts/messages/log-chunk';
 import { settledWithin } from '../with-timeout.js';
@@ -39,6 +40,20 @@ export interface ExecutionLogOptions {
   newId: () => string;
   /** Called once, when the log is ended and everything is sent, or when it is discarded. */
   onSettled(): void;
+  /** Where a resumed log goes on (after an agent restart): the last seq used and the stream offsets. */
+  resumeFrom?: LogPosition;
+  /** Called before each chunk is handed to the sender, with the position it reaches. */
+  onChunk?(position: LogPosition): void;
+}
+
+/**
+ * How far a log went: the last seq handed to the sender (or dropped), and for each stream the
+ * bytes of output up to which every line is accounted for. A restarted agent reads on from there.
+ */
+export interface LogPosition {
+  seq: number;
+  stdout: number;
+  stderr: number;
 }
 
 /** A chunk holds at most this much text, and at most LOG_CHUNK_MAX_LINES lines. */
@@ -68,7 +83,11 @@ export class ExecutionLog {
   readonly #pending = new PendingLines();
   /** Bound on one chunk's cost (text + overhead), so that chunks in flight leave room in the buffer. */
   readonly #chunkMaxCost: number;
-  #lastSeq = 0;
+  #lastSeq: number;
+  /** Bytes of each stream read into lines. */
+  readonly #read: { stdout: number; stderr: number };
+  /** Where every line handed over (or dropped) ends. */
+  readonly #position: LogPosition;
   #inFlight = 0;
   #inFlightCost = 0;
   /** Dropped just before the oldest pending line, not announced yet. */
@@ -91,6 +110,10 @@ export class ExecutionLog {
   constructor(private readonly options: ExecutionLogOptions) {
     // Room for the chunks in flight and one filling up, so that the bound does not starve sending.
     this.#chunkMaxCost = Math.max(1, Math.floor(options.bufferBytes / (options.maxInFlight + 2)));
+    const from = options.resumeFrom ?? { seq: 0, stdout: 0, stderr: 0 };
+    this.#lastSeq = from.seq;
+    this.#read = { stdout: from.stdout, stderr: from.stderr };
+    this.#position = { ...from };
   }
 
   /** The seq of the last line read (0 when none); dropped lines count. */
@@ -107,7 +130,9 @@ export class ExecutionLog {
     if (this.#closed) return;
     const ts = this.options.now().toISOString();
     const data = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    this.#splitters[stream].push(data, (text, bytes) => this.#add(stream, ts, text, bytes));
+    this.#splitters[stream].push(data, (text, bytes, consumed) =>
+      this.#add(stream, ts, text, bytes, consumed),
+    );
     this.#pump();
   }
 
@@ -120,7 +145,7 @@ export class ExecutionLog {
       this.#closed = true;
       const ts = this.options.now().toISOString();
       for (const stream of STREAMS)
-        this.#splitters[stream].end((text, bytes) => this.#add(stream, ts, text, bytes));
+        this.#splitters[stream].end((text, bytes, consumed) => this.#add(stream, ts, text, bytes, consumed));
       this.#pump();
       if (!(await settledWithin(this.idle(), this.options.endWaitMs)) && !this.#settled) {
         this.options.logger.warn(
@@ -153,17 +178,19 @@ export class ExecutionLog {
     this.#settle();
   }
 
-  #add(stream: LogStreamName, ts: string, text: string, bytes: number): void {
+  #add(stream: LogStreamName, ts: string, text: string, bytes: number, consumed: number): void {
     const cost = bytes + LINE_OVERHEAD_BYTES;
+    this.#read[stream] += consumed;
     // Keep the newest: the end of a program's output is what its operator reads first.
     while (this.#pending.size > 0 && this.bufferedBytes + cost > this.options.bufferBytes) {
       const dropped = this.#pending.shift();
       if (!dropped) break;
       this.#droppedBytes += dropped.bytes;
+      this.#passed(dropped.line, dropped.end);
       this.stats.droppedLines++;
       this.stats.droppedBytes += dropped.bytes;
     }
-    this.#pending.push({ seq: ++this.#lastSeq, stream, ts, text }, bytes);
+    this.#pending.push({ seq: ++this.#lastSeq, stream, ts, text }, bytes, this.#read[stream]);
     this.stats.lines++;
     this.stats.maxBufferedBytes = Math.max(this.stats.maxBufferedBytes, this.bufferedBytes);
   }
@@ -217,6 +244,7 @@ export class ExecutionLog {
       if (!oldest) break;
       lines.push(oldest.line);
       bytes += oldest.bytes;
+      this.#passed(oldest.line, oldest.end);
     }
     const cost = costBefore - this.#pending.cost;
     const droppedBytes = this.#droppedBytes;
@@ -224,6 +252,7 @@ export class ExecutionLog {
     this.#inFlight++;
     this.#inFlightCost += cost;
     this.stats.chunks++;
+    this.options.onChunk?.({ ...this.#position });
     const { taskId, executionId, correlationId, nodeId } = this.options;
     const message = buildEnvelope(
       LOG_CHUNK,
@@ -248,6 +277,11 @@ export class ExecutionLog {
         this.#chunkSettled(cost);
       },
     );
+  }
+
+  #passed(line: LogLine, end: number): void {
+    this.#position.seq = line.seq;
+    this.#position[line.stream] = end;
   }
 
   #chunkSettled(cost: number): void {

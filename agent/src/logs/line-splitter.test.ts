@@ -94,4 +94,35 @@ describe('LineSplitter', () => {
     expect(lines.every(([, bytes]) => bytes <= 4096)).toBe(true);
     expect(lines.reduce((sum, [, bytes]) => sum + bytes, 0)).toBe(100_000);
   });
+
+  // A restarted agent reads a program's output file on from the position of the last line it
+  // published: the bytes each line accounts for must add up to exactly what was read.
+  it.each([
+    ['plain lines', ['a\nbb\n', 'ccc\n']],
+    ['CRLF cut between reads', ['one\r', '\ntwo\r\n']],
+    ['an unfinished last line', ['x\ny']],
+    ['a line longer than the limit', ['z'.repeat(LOG_LINE_MAX_BYTES * 2 + 5) + '\r\n']],
+    [
+      'a long line read in pieces',
+      ['w'.repeat(LOG_LINE_MAX_BYTES + 7), 'w'.repeat(LOG_LINE_MAX_BYTES), '\n'],
+    ],
+    ['invalid UTF-8 past the limit', [Buffer.alloc(LOG_LINE_MAX_BYTES, 0xff), '\n']],
+  ])('accounts every byte read to a line: %s', (_name, reads) => {
+    const splitter = new LineSplitter();
+    let consumed = 0;
+    let read = 0;
+    const positions: number[] = [];
+    for (const data of reads) {
+      const buffer = Buffer.isBuffer(data) ? data : Buffer.from(data, 'utf8');
+      read += buffer.length;
+      splitter.push(buffer, (_text, _bytes, lineConsumed) => {
+        consumed += lineConsumed;
+        positions.push(consumed);
+      });
+      expect(consumed).toBeLessThanOrEqual(read);
+    }
+    splitter.end((_text, _bytes, lineConsumed) => (consumed += lineConsumed));
+    expect(consumed).toBe(read);
+    expect(positions).toEqual([...positions].sort((a, b) => a - b));
+  });
 });

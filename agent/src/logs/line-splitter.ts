@@ -1,7 +1,11 @@
 import { LOG_LINE_MAX_BYTES } from '@meridian/contracts/messages/log-chunk';
 
-/** Receives one line: its text without the line ending, and its size in bytes of output. */
-export type LineCallback = (text: string, bytes: number) => void;
+/**
+ * Receives one line: its text without the line ending, its size in bytes of output, and the bytes
+ * of input it accounts for (line ending included), so that the sum over lines is the position in
+ * the stream up to which everything was emitted.
+ */
+export type LineCallback = (text: string, bytes: number, consumed: number) => void;
 
 const NEWLINE = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
@@ -24,9 +28,9 @@ export class LineSplitter {
       if (this.#partial) {
         const line = Buffer.concat([this.#partial, chunk.subarray(start, newline)]);
         this.#partial = undefined;
-        this.#emit(line, 0, line.length, onLine);
+        this.#emit(line, 0, line.length, onLine, 1);
       } else {
-        this.#emit(chunk, start, newline, onLine);
+        this.#emit(chunk, start, newline, onLine, 1);
       }
       start = newline + 1;
     }
@@ -37,7 +41,7 @@ export class LineSplitter {
   end(onLine: LineCallback): void {
     const rest = this.#partial;
     this.#partial = undefined;
-    if (rest) this.#emit(rest, 0, rest.length, onLine);
+    if (rest) this.#emit(rest, 0, rest.length, onLine, 0);
   }
 
   /** Holds the unfinished line, emitting full-size pieces of it so that it never exceeds the limit. */
@@ -46,21 +50,23 @@ export class LineSplitter {
     // One byte more than a line may hold: it may be the `\r` of a `\r\n` still to come.
     while (partial.length > this.maxBytes + 1) {
       const cut = characterBoundary(partial, this.maxBytes);
-      emitDecoded(partial, 0, cut, this.maxBytes, onLine);
+      emitDecoded(partial, 0, cut, this.maxBytes, onLine, cut);
       partial = partial.subarray(cut);
     }
     // A copy, so that a small remainder does not pin the whole read buffer in memory.
     this.#partial = Buffer.from(partial);
   }
 
-  #emit(buffer: Buffer, start: number, end: number, onLine: LineCallback): void {
+  /** `terminator`: bytes of the line ending that follow `end` (1 for `\n`, 0 at the end of the stream). */
+  #emit(buffer: Buffer, start: number, end: number, onLine: LineCallback, terminator: number): void {
+    const lineEnd = end;
     if (end > start && buffer[end - 1] === CARRIAGE_RETURN) end--;
     while (end - start > this.maxBytes) {
       const cut = start + characterBoundary(buffer.subarray(start, end), this.maxBytes);
-      emitDecoded(buffer, start, cut, this.maxBytes, onLine);
+      emitDecoded(buffer, start, cut, this.maxBytes, onLine, cut - start);
       start = cut;
     }
-    emitDecoded(buffer, start, end, this.maxBytes, onLine);
+    emitDecoded(buffer, start, end, this.maxBytes, onLine, lineEnd - start + terminator);
   }
 }
 
@@ -72,17 +78,25 @@ function characterBoundary(buffer: Buffer, max: number): number {
   return cut > 0 && cut > max - 4 ? cut : max;
 }
 
-function emitDecoded(buffer: Buffer, start: number, end: number, maxBytes: number, onLine: LineCallback) {
+function emitDecoded(
+  buffer: Buffer,
+  start: number,
+  end: number,
+  maxBytes: number,
+  onLine: LineCallback,
+  consumed: number,
+) {
   const text = buffer.toString('utf8', start, end);
   // Invalid bytes decode to U+FFFD (3 bytes each), which may push the text over the limit.
   if (text.length * 3 <= maxBytes || Buffer.byteLength(text, 'utf8') <= maxBytes) {
-    onLine(text, end - start);
+    onLine(text, end - start, consumed);
     return;
   }
   const valid = Buffer.from(text, 'utf8');
   for (let offset = 0; offset < valid.length;) {
     const cut = offset + characterBoundary(valid.subarray(offset), Math.min(maxBytes, valid.length - offset));
-    onLine(valid.toString('utf8', offset, cut), cut - offset);
+    // The input these pieces stand for is accounted to the last one.
+    onLine(valid.toString('utf8', offset, cut), cut - offset, cut === valid.length ? consumed : 0);
     offset = cut;
   }
 }

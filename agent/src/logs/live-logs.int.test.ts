@@ -1,10 +1,16 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOG_LINE_MAX_BYTES } from '@meridian/contracts/messages/log-chunk';
-import { testAmqpUrl } from '../../../test/support/test-context.js';
+import { testAmqpUrl, waitFor } from '../../../test/support/test-context.js';
 import { startAgentHarness, type AgentHarness, type ObservedLogChunk } from '../testing/agent-harness.js';
 import { executeTask } from '../testing/commands.js';
 
 let harness: AgentHarness | undefined;
+/**
+ * A flush window longer than any test: chunks close when full or at the end, never on the timer,
+ * so how many there are does not depend on how fast the machine runs the printer (the timer itself
+ * is tested on a fake clock in execution-log.test.ts).
+ */
+const SIZE_ONLY_CHUNKS = { LOG_FLUSH_MS: '10000' };
 
 afterEach(async () => {
   await harness?.dispose();
@@ -30,7 +36,7 @@ const linesOf = (chunks: ObservedLogChunk[]) => chunks.flatMap((chunk) => chunk.
 
 describe('live logs against a real broker', () => {
   it('ships 1,000 numbered lines of stdout and stderr with seq 1..1000, then the end report', async () => {
-    const h = (harness = await startAgentHarness(testAmqpUrl()));
+    const h = (harness = await startAgentHarness(testAmqpUrl(), SIZE_ONLY_CHUNKS));
     const { command, end, terminalArrival, chunks } = await runScript(
       h,
       `const fs = require('node:fs');
@@ -103,7 +109,7 @@ describe('live logs against a real broker', () => {
   });
 
   it('batches a fast printer: 5,000 lines at once in a handful of chunks', async () => {
-    const h = (harness = await startAgentHarness(testAmqpUrl()));
+    const h = (harness = await startAgentHarness(testAmqpUrl(), SIZE_ONLY_CHUNKS));
     const { end, chunks } = await runScript(
       h,
       `let s = ''; for (let n = 1; n <= 5000; n++) s += 'line ' + n + '\\n'; process.stdout.write(s);`,
@@ -126,13 +132,20 @@ describe('live logs against a real broker', () => {
   it('ships 50 MB printed as fast as possible: bounded, every byte sent or announced', async () => {
     const h = (harness = await startAgentHarness(testAmqpUrl()));
     const totalLines = 512 * 1024; // of 99 bytes + newline: 50 MiB
-    const { end, chunks } = await runScript(
+    const { command, end } = await runScript(
       h,
       `const line = 'x'.repeat(99) + '\\n'; const block = line.repeat(1024);
        for (let i = 0; i < ${totalLines / 1024}; i++) require('node:fs').writeSync(1, block);`,
       30_000,
     );
     expect(end).toMatchObject({ lastLogSeq: totalLines });
+    // The end report waits for the log only so long (then the rest follows it): wait for the last line.
+    const chunksOf = () => h.logChunksOf(command.payload.executionId);
+    await waitFor(() => chunksOf().some((chunk) => chunk.message.payload.lines.at(-1)?.seq === totalLines), {
+      timeoutMs: 30_000,
+      description: 'the chunk with the last line',
+    });
+    const chunks = chunksOf();
     let previous = 0;
     let accounted = 0;
     for (const chunk of chunks) {

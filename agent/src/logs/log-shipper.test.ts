@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LOG_LINE_MAX_BYTES } from '@meridian/contracts/messages/log-chunk';
 import { FakeLogSender } from '../testing/fake-log-sender.js';
 import { LogShipper } from './log-shipper.js';
@@ -20,14 +20,18 @@ function setup(sender: FakeLogSender, bufferBytes = MiB) {
 }
 
 const identity = () => ({ taskId: randomUUID(), executionId: randomUUID(), correlationId: 'c' });
-const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 /** Line n of the flood: its number, then filler up to LINE_BYTES. */
 const floodLine = (n: number) => `${String(n).padStart(8, '0')} ${'x'.repeat(90)}`;
 const LINE_BYTES = 99;
 
+/** The program's pace, on the fake clock: one 64 KiB read per millisecond (64 MB/s). */
+const READ_EVERY_MS = 1;
+
 /**
- * Writes `totalBytes` of numbered lines in 64 KiB reads as fast as the shipper takes them, one read
- * per turn of the event loop like a pipe, lines cut across reads. Samples the bytes the shipper holds.
+ * Writes `totalBytes` of numbered lines in 64 KiB reads, one read per READ_EVERY_MS of fake time
+ * like a pipe, lines cut across reads; then ends the log and runs the clock until it is sent.
+ * Samples the bytes the shipper holds. Time is fake so that how many chunks the slow publisher
+ * confirms during the flood is set by the test's pace, not by the speed of the machine.
  */
 async function flood(shipper: LogShipper, totalBytes: number, onWritten: () => void) {
   const log = shipper.open(identity());
@@ -41,24 +45,32 @@ async function flood(shipper: LogShipper, totalBytes: number, onWritten: () => v
     carry = carry.slice(READ_BYTES);
     written += READ_BYTES;
     maxBuffered = Math.max(maxBuffered, shipper.bufferedBytes);
-    await nextTurn();
+    await vi.advanceTimersByTimeAsync(READ_EVERY_MS);
   }
   log.append('stdout', carry);
   onWritten();
-  const lastSeq = await log.end();
+  const ending = log.end();
+  await vi.runAllTimersAsync();
+  const lastSeq = await ending;
   return { log, lines, lastSeq, maxBuffered };
 }
 
 describe('LogShipper', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
   it.each([
     { name: 'a slow publisher', mode: 'slow' as const },
     { name: 'a publisher blocked until the program ended', mode: 'hold' as const },
   ])(
     'stays within LOG_BUFFER_BYTES for 50 MB of output through $name',
     async ({ mode }) => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
       const sender = new FakeLogSender();
       sender.mode = mode;
-      sender.delayMs = 5;
+      // Two chunks in flight, each confirmed after 20 ms: ~100 chunks/s against ~1000 reads/s.
+      sender.delayMs = 20;
       const shipper = setup(sender);
 
       // Blocked: nothing is confirmed while the 50 MB go through, released once the program ended.

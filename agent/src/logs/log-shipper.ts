@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { settledWithin } from '../with-timeout.js';
-import { ExecutionLog, type LogChunkSender } from './execution-log.js';
+import { ExecutionLog, type LogChunkSender, type LogPosition } from './execution-log.js';
 
 export interface LogShipperOptions {
   sender: LogChunkSender;
@@ -25,6 +25,9 @@ export interface ExecutionLogIdentity {
   taskId: string;
   executionId: string;
   correlationId: string;
+  /** See ExecutionLogOptions: where a log resumed after a restart goes on, and its journal hook. */
+  resumeFrom?: LogPosition;
+  onChunk?(position: LogPosition): void;
 }
 
 /**

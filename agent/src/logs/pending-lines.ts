@@ -10,6 +10,7 @@ export const LINE_OVERHEAD_BYTES = 100;
 export class PendingLines {
   #lines: Array<LogLine | undefined> = [];
   #bytes: number[] = [];
+  #ends: number[] = [];
   #head = 0;
   #cost = 0;
 
@@ -32,28 +33,32 @@ export class PendingLines {
     return this.#bytes[this.#head] ?? 0;
   }
 
-  push(line: LogLine, bytes: number): void {
+  /** `end`: the position in its stream just after the line (see ExecutionLog positions). */
+  push(line: LogLine, bytes: number, end = 0): void {
     this.#lines.push(line);
     this.#bytes.push(bytes);
+    this.#ends.push(end);
     this.#cost += bytes + LINE_OVERHEAD_BYTES;
   }
 
   /** Removes the oldest line; returns it with its text bytes. */
-  shift(): { line: LogLine; bytes: number } | undefined {
+  shift(): { line: LogLine; bytes: number; end: number } | undefined {
     const line = this.#lines[this.#head];
     if (line === undefined) return undefined;
     const bytes = this.#bytes[this.#head] ?? 0;
+    const end = this.#ends[this.#head] ?? 0;
     this.#lines[this.#head] = undefined;
     this.#head++;
     this.#cost -= bytes + LINE_OVERHEAD_BYTES;
     if (this.#head === this.#lines.length) this.clear();
     else if (this.#head >= 1024 && this.#head * 2 >= this.#lines.length) this.#compact();
-    return { line, bytes };
+    return { line, bytes, end };
   }
 
   clear(): void {
     this.#lines = [];
     this.#bytes = [];
+    this.#ends = [];
     this.#head = 0;
     this.#cost = 0;
   }
@@ -61,6 +66,7 @@ export class PendingLines {
   #compact(): void {
     this.#lines = this.#lines.slice(this.#head);
     this.#bytes = this.#bytes.slice(this.#head);
+    this.#ends = this.#ends.slice(this.#head);
     this.#head = 0;
   }
 }

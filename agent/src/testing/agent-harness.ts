@@ -10,6 +10,7 @@ import { startAgent, type Agent } from '../agent.js';
 import { loadConfig } from '../config.js';
 import type { LogChunkMessage } from '../logs/execution-log.js';
 import { createLogger } from '../logger.js';
+import { temporaryDataDir } from './data-dir.js';
 
 /** A report as observed on the agent-events exchange, with its AMQP properties. */
 export interface Observed {
@@ -65,6 +66,7 @@ export interface AgentHarness {
 export async function startAgentHarness(
   amqpUrl: string,
   env: Record<string, string> = {},
+  options: { inProcessAgent?: boolean } = {},
 ): Promise<AgentHarness> {
   const prefix = uniquePrefix();
   const nodeId = `node-${randomUUID().slice(0, 8)}`;
@@ -112,9 +114,14 @@ export async function startAgentHarness(
     SHUTDOWN_GRACE_SECONDS: '1',
     PATH: process.env.PATH,
     LOG_LEVEL: process.env.AGENT_TEST_LOG_LEVEL ?? 'silent',
+    AGENT_DATA_DIR: temporaryDataDir(),
     ...env,
   });
-  const agent = startAgent(config, createLogger(config));
+  // Without an in-process agent, the test runs agent processes of its own on `prefix` and `nodeId`.
+  const agent: Agent =
+    options.inProcessAgent === false
+      ? { ready: Promise.resolve(), stop: () => Promise.resolve() }
+      : startAgent(config, createLogger(config));
   await agent.ready;
 
   const executionReports = (executionId: string) =>

@@ -1,6 +1,7 @@
 import { pino } from 'pino';
 import type { HandlerContext } from '../handlers/handler.js';
 import { createExecutionOutput, type ExecutionOutput } from '../output-buffer.js';
+import { temporaryDataDir } from './data-dir.js';
 
 export interface TestContext<TPayload> {
   ctx: HandlerContext<TPayload>;
@@ -26,6 +27,7 @@ export function handlerContext<TPayload>(payload: TPayload, outputMaxBytes = 65_
       deadline: new Date(Date.now() + 60_000),
     },
     output,
+    dataDir: temporaryDataDir(),
     started: (details) => events.push({ kind: 'started', pid: details?.pid }),
     reportProgress: (percent) => events.push({ kind: 'progress', percent }),
     signal: controller.signal,

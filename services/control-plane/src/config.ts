@@ -55,6 +55,8 @@ const ConfigSchema = z
     LOG_CONSUMER_PREFETCH: z.coerce.number().int().min(1).default(500),
     /** Log chunks stored per transaction, at most. */
     LOG_CONSUMER_BATCH_SIZE: z.coerce.number().int().min(1).default(200),
+    /** Bytes of a dead letter's body kept in `dead_letters`; a longer body is cut and cannot be re-driven. */
+    DEAD_LETTER_BODY_MAX_BYTES: z.coerce.number().int().min(1024).default(262_144),
     DISPATCH_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_BATCH_SIZE: z.coerce.number().int().min(1).default(500),
     OUTBOX_RELAY_CONCURRENCY: z.coerce.number().int().min(1).max(32).default(4),

@@ -12,6 +12,7 @@ import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
 import { purgeExpiredRecords } from './app/purge-expired-records.js';
 import { readExecutionLog } from './app/read-execution-log.js';
 import { recordAgentMessages } from './app/record-agent-messages.js';
+import { recordDeadLetter } from './app/dead-letters/record-dead-letter.js';
 import { appSettingsFrom } from './app-settings.js';
 import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
@@ -25,6 +26,7 @@ import { createBrokerConnection } from './messaging/broker-connection.js';
 import { controlPlaneDeclarations } from './messaging/broker-topology.js';
 import { ConsumerStates } from './messaging/consumer-states.js';
 import { createDeadLetterPublisher } from './messaging/dead-letter.js';
+import { startDeadLetterConsumers } from './messaging/dead-letters.consumer.js';
 import { startLogsConsumer } from './messaging/logs.consumer.js';
 import { reportsForReturnedCommands } from './messaging/returned-commands.js';
 import { startOutboxRelay } from './messaging/start-outbox-relay.js';
@@ -103,7 +105,12 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     pass: () => expireOverdueExecutions(deps, 100),
   });
-  const lostNodeSweep = createLostNodeSweep(deps, () => connection.ready);
+  // Heartbeats reach this replica only while its agent-events consumer consumes and applies them
+  // (called from the sweep's passes, which start after the consumer below exists).
+  const lostNodeSweep = createLostNodeSweep(
+    deps,
+    () => connection.ready && consumers.isConsuming('agent-events') && agentEvents.waitingForDatabase() === 0,
+  );
   const retention = new WorkLoop({
     name: 'retention',
     batchSize: 1000,
@@ -145,6 +152,16 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   // replica consumes the logs queue (CONSUME_LOGS), its clients see every line.
   const liveLogs = new LiveLogSubscriptions({ connection, topology, logger });
   consumers.track('live-logs', liveLogs.brokerConsumer);
+  const deadLetters = startDeadLetterConsumers({
+    connection,
+    topology,
+    logger,
+    bodyMaxBytes: config.DEAD_LETTER_BODY_MAX_BYTES,
+    store: (record) => recordDeadLetter(deps, record),
+  });
+  deadLetters.consumers.forEach((consumer, index) =>
+    consumers.track(`dead-letters-${index === 0 ? 'agent-events' : 'logs'}`, consumer),
+  );
   dispatcher.start();
   deadlineSweep.start();
   lostNodeSweep.start();
@@ -190,6 +207,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await agentEvents.close(); // stops waiting for an absent database: what waits is requeued
       await logs?.close();
+      await deadLetters.close();
       await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
       await lostNodeSweep.stop(false);
       await relay.stop(true);

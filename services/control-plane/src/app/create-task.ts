@@ -1,11 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { CreateTaskBody, Task } from '@meridian/contracts/api/task';
 import { isValidNodeId } from '@meridian/contracts/topology';
 import { UnprocessableError } from '../domain/errors.js';
+import { canonicalJson, IDEMPOTENCY_KEY_TTL_MS } from '../domain/idempotency-key.js';
 import { priorityRank } from '../domain/node-selection.js';
 import { transition } from '../domain/task-status.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
+import { claimIdempotencyKey } from '../persistence/idempotency-keys.js';
 import { toTaskDto } from '../persistence/mappers.js';
+import type { NewTaskEvent } from '../persistence/task-event.writes.js';
 import { insertTaskWithEvents } from '../persistence/task.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
@@ -15,6 +18,77 @@ import type { AppDeps } from './app-deps.js';
  * the same statement. The dispatcher of any replica picks it up when that commits.
  */
 export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBody): Promise<Task> {
+  const { task, events } = newTask(deps, actor, body);
+  await insertTaskWithEvents(deps.dataSource, task, events);
+  deps.logger.info({ taskId: task.id, correlationId: actor.correlationId, type: task.type }, 'task created');
+  return toTaskDto(task);
+}
+
+/** Scope of the keys of `POST /api/v1/tasks` in `idempotency_keys`. */
+export const CREATE_TASK_SCOPE = 'POST /api/v1/tasks';
+
+export interface IdempotentCreation {
+  status: number;
+  /** The response's JSON text: a replay sends the first response byte for byte. */
+  body: string;
+  taskId: string;
+  /** True when an earlier request with the key created the task: this is its response again. */
+  replayed: boolean;
+}
+
+/**
+ * `createTask` under an idempotency key: the key is stored with the response in the transaction
+ * that inserts the task. The same key with the same body (in canonical form, defaults applied)
+ * within 24 hours gets that response again and creates nothing; with another body it is refused
+ * (422). Keys belong to the caller's organisation.
+ */
+export async function createTaskIdempotently(
+  deps: AppDeps,
+  actor: Actor,
+  body: CreateTaskBody,
+  key: string,
+): Promise<IdempotentCreation> {
+  const { task, events } = newTask(deps, actor, body);
+  const dto = JSON.stringify(toTaskDto(task));
+  const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+  const stored = await deps.dataSource.transaction(async (manager) => {
+    const existing = await claimIdempotencyKey(manager, {
+      orgId: actor.orgId,
+      scope: CREATE_TASK_SCOPE,
+      key,
+      requestHash,
+      status: 201,
+      body: dto,
+      headers: {},
+      createdBy: actor.userId,
+      createdAt: task.createdAt,
+      expiresAt: new Date(task.createdAt.getTime() + IDEMPOTENCY_KEY_TTL_MS),
+    });
+    if (!existing) await insertTaskWithEvents(manager, task, events);
+    return existing;
+  });
+  if (!stored) {
+    deps.logger.info(
+      { taskId: task.id, correlationId: actor.correlationId, type: task.type },
+      'task created',
+    );
+    return { status: 201, body: dto, taskId: task.id, replayed: false };
+  }
+  if (stored.requestHash !== requestHash) {
+    throw new UnprocessableError(
+      'this Idempotency-Key was used with a different request body in the last 24 hours; use a new key',
+      'Idempotency-Key',
+    );
+  }
+  const { id } = JSON.parse(stored.body) as Task;
+  return { status: stored.status, body: stored.body, taskId: id, replayed: true };
+}
+
+function newTask(
+  deps: AppDeps,
+  actor: Actor,
+  body: CreateTaskBody,
+): { task: TaskEntity; events: NewTaskEvent[] } {
   if (body.nodeId !== undefined && !isValidNodeId(body.nodeId)) {
     throw new UnprocessableError('nodeId may hold letters, digits, ".", "_" and "-" only', 'nodeId');
   }
@@ -55,7 +129,7 @@ export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBo
   } satisfies TaskEntity);
 
   const common = { orgId: task.orgId, taskId: task.id, actor: `user:${actor.userId}`, occurredAt: now };
-  await insertTaskWithEvents(deps.dataSource, task, [
+  const events: NewTaskEvent[] = [
     { ...common, type: 'TaskCreated', toStatus: 'Created', correlationId: actor.correlationId },
     {
       ...common,
@@ -64,7 +138,6 @@ export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBo
       toStatus: queued.to,
       correlationId: actor.correlationId,
     },
-  ]);
-  deps.logger.info({ taskId: task.id, correlationId: actor.correlationId, type: task.type }, 'task created');
-  return toTaskDto(task);
+  ];
+  return { task, events };
 }

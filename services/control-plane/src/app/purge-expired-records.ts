@@ -3,8 +3,10 @@ import type { AppDeps } from './app-deps.js';
 /**
  * Deletes operational rows past retention: dedupe records of consumed messages and outbox rows
  * already published. A message redelivered after its dedupe row is gone would be applied again,
- * so retention must stay far longer than any redelivery (days, not minutes). Task rows and the
- * audit log are not touched here. Returns how many rows were deleted.
+ * so retention must stay far longer than any redelivery (days, not minutes). Dead letters are kept
+ * as long (from the time they were dead-lettered). Idempotency keys go
+ * when they expire (24 hours), whatever the retention. Task rows and the audit log are not touched
+ * here. Returns how many rows were deleted.
  */
 export async function purgeExpiredRecords(
   deps: AppDeps,
@@ -27,5 +29,21 @@ export async function purgeExpiredRecords(
      SELECT 1 FROM purged`,
     [cutoff, batchSize],
   );
-  return processed.length + outbox.length;
+  const keys: unknown[] = await deps.dataSource.query(
+    `WITH purged AS (
+       DELETE FROM idempotency_keys WHERE (org_id, scope, key) IN (
+         SELECT org_id, scope, key FROM idempotency_keys WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1)
+     SELECT 1 FROM purged`,
+    [deps.clock.now(), batchSize],
+  );
+  const deadLetters: unknown[] = await deps.dataSource.query(
+    `WITH purged AS (
+       DELETE FROM dead_letters WHERE id IN (
+         SELECT id FROM dead_letters WHERE dead_lettered_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING 1)
+     SELECT 1 FROM purged`,
+    [cutoff, batchSize],
+  );
+  return processed.length + outbox.length + keys.length + deadLetters.length;
 }

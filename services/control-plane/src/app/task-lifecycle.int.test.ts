@@ -215,8 +215,15 @@ describe('task lifecycle on a real database', () => {
   });
 
   it('keeps task_events append-only in the database itself', async () => {
-    await expect(deps.dataSource.query('DELETE FROM task_events')).rejects.toThrow(/append-only/);
-    await expect(deps.dataSource.query(`UPDATE task_events SET type = 'x'`)).rejects.toThrow(/append-only/);
+    // Events of its own: the row triggers have nothing to refuse in an empty table.
+    const { actor } = await freshOrg();
+    const created = await createTask(deps, actor, body());
+    await expect(
+      deps.dataSource.query('DELETE FROM task_events WHERE task_id = $1', [created.id]),
+    ).rejects.toThrow(/append-only/);
+    await expect(
+      deps.dataSource.query(`UPDATE task_events SET type = 'x' WHERE task_id = $1`, [created.id]),
+    ).rejects.toThrow(/append-only/);
   });
 
   it('purges dedupe records and sent outbox rows past retention, and nothing newer', async () => {

@@ -26,6 +26,7 @@ export function registerApiDocs(app: OpenAPIHono<HttpEnv>): void {
       { name: 'Tasks', description: 'Tasks and their audit log' },
       { name: 'Executions', description: 'Attempts of a task on a node' },
       { name: 'Nodes', description: 'Machines whose agents have announced themselves' },
+      { name: 'Admin', description: 'Dead letters: list, inspect, re-drive' },
       { name: 'Health', description: 'Anonymous probes' },
     ],
   });

@@ -5,6 +5,7 @@ import type { AppDeps } from '../app/app-deps.js';
 import { registerApiDocs } from './api-docs.js';
 import type { Authenticator } from './auth.js';
 import { authenticate } from './authorize.js';
+import { createDeadLetterRouter } from './admin/dead-letters.handlers.js';
 import { correlation } from './correlation.js';
 import { errorHandler, handleNotFound } from './error-handler.js';
 import { createExecutionRouter } from './executions/executions.handlers.js';
@@ -66,6 +67,7 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
   app.route('/api/v1', createExecutionRouter(deps.app));
   app.route('/api/v1', createTaskRouter(deps.app));
   app.route('/api/v1', createNodeRouter(deps.app));
+  app.route('/api/v1', createDeadLetterRouter(deps.app));
 
   registerApiDocs(app);
   return app;

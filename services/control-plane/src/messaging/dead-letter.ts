@@ -21,8 +21,8 @@ export function createDeadLetterPublisher(connection: Connection, topology: Topo
     confirm: true,
     maxAttempts: 2,
     exchanges: declarations.exchanges.filter((e) => e.exchange === topology.deadLetterExchange),
-    queues: [declarations.deadLetterQueue, declarations.logsDeadLetterQueue],
-    queueBindings: declarations.queueBindings.filter((b) => b.exchange === topology.deadLetterExchange),
+    // The dead-letter queues and their bindings are declared by their consumers (the dead-letter
+    // store), at start-up: one declarer per quorum queue (docs/reliability.md).
   });
 }
 

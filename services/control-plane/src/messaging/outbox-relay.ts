@@ -10,6 +10,10 @@ interface OutboxRow {
   routing_key: string;
   type: string;
   body: { payload?: { executionId?: string; taskId?: string } } & Record<string, unknown>;
+  /** Set instead of `body` for a message published byte for byte (a re-driven dead letter). */
+  body_bytes: Buffer | null;
+  /** The AMQP message-id when it is not the row's own (a re-driven message keeps its original). */
+  amqp_message_id: string | null;
   correlation_id: string;
   attempts: number;
 }
@@ -70,7 +74,7 @@ export async function relayOutboxBatch(
 ): Promise<RelayResult> {
   return dataSource.transaction(async (manager) => {
     const rows: OutboxRow[] = await manager.query(
-      `SELECT id, message_id, exchange, routing_key, type, body, correlation_id, attempts
+      `SELECT id, message_id, exchange, routing_key, type, body, body_bytes, amqp_message_id, correlation_id, attempts
          FROM outbox
         WHERE published_at IS NULL AND next_attempt_at <= now()
         ORDER BY id
@@ -124,14 +128,14 @@ function publish(publisher: Publisher, row: OutboxRow): Promise<void> {
     {
       exchange: row.exchange,
       routingKey: row.routing_key,
-      messageId: row.message_id,
+      messageId: row.amqp_message_id ?? row.message_id,
       type: row.type,
       correlationId: row.correlation_id,
       contentType: 'application/json',
       durable: true,
       mandatory: true,
     },
-    row.body,
+    row.body_bytes ?? row.body,
   );
 }
 

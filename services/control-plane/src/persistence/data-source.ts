@@ -11,6 +11,7 @@ import { CreateExecutionLogs1795400000002 } from './migrations/0002-create-execu
 import { AddExecutionLogTruncatedThrough1795400000003 } from './migrations/0003-add-execution-log-truncated-through.js';
 import { AddOutboxNextAttemptAt1795400000004 } from './migrations/0004-add-outbox-next-attempt-at.js';
 import { AddLostNodesAndRetryPolicies1795400000005 } from './migrations/0005-add-lost-nodes-and-retry-policies.js';
+import { CreateIdempotencyKeysAndDeadLetters1795400000006 } from './migrations/0006-create-idempotency-keys-and-dead-letters.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -28,6 +29,7 @@ export const MIGRATIONS = [
   AddExecutionLogTruncatedThrough1795400000003,
   AddOutboxNextAttemptAt1795400000004,
   AddLostNodesAndRetryPolicies1795400000005,
+  CreateIdempotencyKeysAndDeadLetters1795400000006,
 ];
 
 export interface DataSourceOptions {

@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
+import { describe, expect, inject, it, onTestFinished } from 'vitest';
 import {
   createDatabaseIfMissing,
   dropDatabase,
@@ -10,16 +10,14 @@ import { createDataSource, MIGRATIONS } from './data-source.js';
 import { runMigrations } from './migrate.js';
 
 const serverUrl = () => inject('databaseServerUrl');
-const name = randomDatabaseName('meridian_migrations');
-let url: string;
 
-beforeAll(async () => {
+/** An empty database of the test's own, dropped when it finishes: no test relies on another's migrations. */
+async function emptyDatabase(): Promise<string> {
+  const name = randomDatabaseName('meridian_migrations');
   await createDatabaseIfMissing(serverUrl(), name);
-  url = withDatabase(serverUrl(), name);
-});
-afterAll(async () => {
-  await dropDatabase(serverUrl(), name);
-});
+  onTestFinished(() => dropDatabase(serverUrl(), name));
+  return withDatabase(serverUrl(), name);
+}
 
 async function tablesOf(databaseUrl: string): Promise<string[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -36,12 +34,15 @@ async function tablesOf(databaseUrl: string): Promise<string[]> {
 
 describe('migrations on an empty database', () => {
   it('apply in order, create every table, and a second run finds nothing to do', async () => {
+    const url = await emptyDatabase();
     const applied = await runMigrations(url);
     expect(applied).toEqual(MIGRATIONS.map((migration) => migration.name));
     expect(await tablesOf(url)).toEqual([
+      'dead_letters',
       'execution_log_lines',
       'execution_logs',
       'executions',
+      'idempotency_keys',
       'node_events',
       'nodes',
       'outbox',
@@ -54,6 +55,8 @@ describe('migrations on an empty database', () => {
   });
 
   it('leave task_events append-only, even for TRUNCATE', async () => {
+    const url = await emptyDatabase();
+    await runMigrations(url);
     const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
@@ -70,6 +73,8 @@ describe('migrations on an empty database', () => {
   });
 
   it('revert cleanly: every migration has a working down', async () => {
+    const url = await emptyDatabase();
+    await runMigrations(url);
     const dataSource = createDataSource({ url, poolSize: 1 });
     await dataSource.initialize();
     try {

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { TaskEntity } from './entities/task.entity.js';
 import { DISPATCH_CHANNEL } from './outbox.writes.js';
 import { taskEventsPart, type NewTaskEvent } from './task-event.writes.js';
@@ -33,9 +33,10 @@ const TASK_COLUMNS: [column: string, key: keyof TaskEntity, cast: string][] = [
 /**
  * Inserts a new task, its first audit events and the wake-up of the dispatchers as one statement:
  * atomic without an explicit transaction, and one round trip on the hot path of `POST /tasks`.
+ * Given a transaction's manager, it is part of that transaction.
  */
 export async function insertTaskWithEvents(
-  dataSource: DataSource,
+  dataSource: DataSource | EntityManager,
   task: TaskEntity,
   events: readonly NewTaskEvent[],
 ): Promise<void> {

@@ -1,9 +1,11 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Task } from '@meridian/contracts/api/task';
 import type { AppDeps } from '../../app/app-deps.js';
 import { cancelTask } from '../../app/cancel-task.js';
-import { createTask } from '../../app/create-task.js';
+import { createTask, createTaskIdempotently } from '../../app/create-task.js';
 import { retryTask } from '../../app/retry-task.js';
 import { getTask, listTaskEvents, listTasks } from '../../app/task-queries.js';
+import { parseIdempotencyKey } from '../../domain/idempotency-key.js';
 import { actorOf } from '../authorize.js';
 import type { HttpEnv } from '../http-env.js';
 import {
@@ -20,9 +22,22 @@ export function createTaskRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
   const router = new OpenAPIHono<HttpEnv>();
 
   router.openapi(createTaskRoute, async (c) => {
-    const task = await createTask(deps, actorOf(c), c.req.valid('json'));
-    c.header('Location', `${c.req.path}/${task.id}`);
-    return c.json(task, 201);
+    const headers = c.req.valid('header');
+    const parsed = parseIdempotencyKey({
+      idempotencyKey: headers['idempotency-key'],
+      xIdempotencyKey: headers['x-idempotency-key'],
+    });
+    const key = parsed.ok ? parsed.key : undefined; // refused by the route's validation otherwise
+    if (key === undefined) {
+      const task = await createTask(deps, actorOf(c), c.req.valid('json'));
+      c.header('Location', `${c.req.path}/${task.id}`);
+      return c.json(task, 201);
+    }
+    const created = await createTaskIdempotently(deps, actorOf(c), c.req.valid('json'), key);
+    c.header('Location', `${c.req.path}/${created.taskId}`);
+    if (created.replayed) c.header('Idempotent-Replayed', 'true');
+    // Parsed and written again with the keys in their stored order: the same bytes as the first time.
+    return c.json(JSON.parse(created.body) as Task, 201);
   });
 
   router.openapi(listTasksRoute, async (c) =>

@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { CancelTaskQuerySchema, ListTasksQuerySchema } from '@meridian/contracts/api/task';
+import { parseIdempotencyKey } from '../../domain/idempotency-key.js';
 import { requirePermission } from '../authorize.js';
 import {
   bearerSecurity,
@@ -14,6 +15,34 @@ import {
 
 const json = <T>(schema: T) => ({ 'application/json': { schema } });
 
+const keyDescription =
+  'Makes the create safe to retry. The same key with the same body within 24 hours answers the ' +
+  'first response again (with `Idempotent-Replayed: true`) and creates nothing; with another body it ' +
+  'is a 422. Keys belong to the caller’s organisation; 1 to 255 visible ASCII characters, no spaces, ' +
+  'quotes or backslashes (a quoted string is accepted).';
+
+export const IdempotencyHeaders = z
+  .object({
+    'idempotency-key': z
+      .string()
+      .optional()
+      .openapi({ param: { in: 'header' }, description: keyDescription }),
+    'x-idempotency-key': z
+      .string()
+      .optional()
+      .openapi({
+        param: { in: 'header' },
+        description: 'Synonym of `Idempotency-Key` (seed 000’s name); both may be sent if they agree.',
+      }),
+  })
+  .superRefine((headers, ctx) => {
+    const parsed = parseIdempotencyKey({
+      idempotencyKey: headers['idempotency-key'],
+      xIdempotencyKey: headers['x-idempotency-key'],
+    });
+    if (!parsed.ok) ctx.addIssue({ code: 'custom', path: [parsed.header], message: parsed.message });
+  });
+
 export const createTaskRoute = createRoute({
   method: 'post',
   path: '/tasks',
@@ -22,11 +51,16 @@ export const createTaskRoute = createRoute({
   summary: 'Create a task and queue it for dispatch',
   security: bearerSecurity,
   middleware: requirePermission('task:write'),
-  request: { body: { required: true, content: json(CreateTaskBody) } },
+  request: { headers: IdempotencyHeaders, body: { required: true, content: json(CreateTaskBody) } },
   responses: {
     201: {
-      description: 'Created; `Location` points at the new task',
-      headers: z.object({ Location: z.string() }),
+      description:
+        'Created; `Location` points at the new task. Under an idempotency key already used with this ' +
+        'body, the first response again, with `Idempotent-Replayed: true`.',
+      headers: z.object({
+        Location: z.string(),
+        'Idempotent-Replayed': z.literal('true').optional(),
+      }),
       content: json(Task),
     },
     ...problemResponses(400, 401, 403, 422),

@@ -17,9 +17,11 @@ import {
   range,
   SETTINGS,
   startServer,
+  store,
   storeAndAnnounce,
   storedLog,
   tokenFor,
+  untilLiveBound,
   useLogStreamServer,
 } from './log-stream.fixture.js';
 
@@ -130,6 +132,10 @@ describe('slow clients', () => {
   it('never buffers much more than the limit for a client that does not read, and announces what it missed', async () => {
     const orgId = freshOrg();
     const executionId = await createExecution(orgId);
+    const total = 8000;
+    const text = (seq: number) => `${seq} `.padEnd(2048, 'x');
+    const batch = 100;
+    await store(executionId, makeLines(1, 1, text));
     const token = await tokenFor(orgId);
     const url = `${main.baseUrl.replace('http', 'ws')}${streamPath(executionId)}`;
     const socket = new WebSocket(url, { headers: { Authorization: `Bearer ${token}` } });
@@ -140,14 +146,18 @@ describe('slow clients', () => {
       socket.once('open', () => resolve());
       socket.once('error', reject);
     });
-    socket.pause(); // reads nothing: the kernel buffers fill, then the server's
+    // Line 1 is the backlog: once the client has it, the stream has read the store. Each batch
+    // below is larger than the store keeps, so a stream still reading its backlog while they are
+    // stored would find them already cut to a head and a tail (a 'truncated' gap).
+    await waitFor(() => frames.some((frame) => frame.type === 'line' && frame.seq === 1), {
+      description: 'the backlog line',
+    });
+    await untilLiveBound(executionId);
+    socket.pause(); // reads nothing from now on: the kernel buffers fill, then the server's
 
-    const total = 8000;
-    const text = (seq: number) => `${seq} `.padEnd(2048, 'x');
-    const batch = 100;
-    for (let from = 1; from <= total; from += batch) {
+    for (let from = 2; from <= total; from += batch) {
       // 16 MB of output: the store keeps 64 KiB of it (head and tail), the live messages carry all.
-      await storeAndAnnounce(executionId, makeLines(from, from + batch - 1, text));
+      await storeAndAnnounce(executionId, makeLines(from, Math.min(from + batch - 1, total), text));
     }
     // The server has stopped sending to this client before its buffer passed the limit by much.
     await waitFor(() => main.streams.stats().maxBufferedBytes >= SETTINGS.maxBufferedBytes, {

@@ -234,11 +234,31 @@ export const range = (from: number, to: number) =>
 export const gapsOf = (frames: readonly LogStreamFrame[]) => frames.filter((frame) => frame.type === 'gap');
 export const endOf = (frames: readonly LogStreamFrame[]) => frames.find((frame) => frame.type === 'end');
 
+/**
+ * Waits until the broker routes the execution's live lines to this process. A stream subscribes
+ * when its socket opens but binds asynchronously (before the live queue even exists, for the first
+ * stream of a file), and the store may drop the middle of a long log before the stream reads it:
+ * a test that wants every line live announces nothing before this.
+ */
+export async function untilLiveBound(executionId: string): Promise<void> {
+  // Joins the stream's watch (it subscribed before its 'open' reached the client): leaving it
+  // again keeps the binding.
+  const probe = live.subscribe(executionId, () => undefined);
+  try {
+    if (!(await probe.ready(10_000))) throw new Error(`live lines of ${executionId} not bound in 10 s`);
+  } finally {
+    probe.unsubscribe();
+  }
+}
+
+/** A client of `main` following the execution, once the stream receives live lines. */
 export async function follow(orgId: string, executionId: string, after?: number): Promise<LogStreamClient> {
-  return openLogStream(
+  const client = await openLogStream(
     main.baseUrl,
     executionId,
     await tokenFor(orgId),
     after === undefined ? {} : { after },
   );
+  await untilLiveBound(executionId);
+  return client;
 }
