@@ -96,8 +96,10 @@ export interface Scenario {
   tally(expectedKeys: string[]): Promise<Tally>;
   /** The most frequent error and warning messages of the scenario's processes, `count× msg`. */
   problems(limit?: number): string[];
-  /** Messages waiting in the dead-letter queues of the scenario's prefix. */
+  /** Messages dead-lettered so far: waiting in the dead-letter queues or in the dead-letter store. */
   deadLetters(): Promise<{ agentEvents: number; logs: number }>;
+  /** Messages ready in the queues the control plane consumes, dead-letter queues included. */
+  backlog(): Promise<number>;
   /** Awaits `work`; when it fails, adds what the scenario looks like (statuses, effects, last logs). */
   explain<T>(work: Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -123,6 +125,27 @@ export async function openScenario(
   const effectsFile = join(dir, 'effects');
   const token = await signToken({ secret: TEST_JWT_SECRET, orgId, sub: 'faults', permissions: PERMISSIONS });
   const started: ManagedProcess[] = [];
+
+  const countMessages = async (queues: string[]): Promise<number[]> => {
+    const connection = await connectAmqp(infra.broker.url);
+    try {
+      const counts: number[] = [];
+      for (const queue of queues) {
+        const channel = await connection.createChannel();
+        channel.on('error', () => undefined);
+        // A queue not declared holds nothing; checking it closes the channel (404).
+        counts.push(
+          await channel.checkQueue(queue).then(
+            (ok) => ok.messageCount,
+            () => 0,
+          ),
+        );
+      }
+      return counts;
+    } finally {
+      await connection.close();
+    }
+  };
 
   const scenario: Scenario = {
     name,
@@ -300,26 +323,31 @@ export async function openScenario(
         .slice(0, limit)
         .map(([msg, count]) => `${count}× ${msg}`);
     },
+    async backlog() {
+      const names = topology(prefix);
+      const counts = await countMessages([
+        names.agentEventsQueue,
+        names.logsQueue,
+        names.agentEventsDeadLetterQueue,
+        names.logsDeadLetterQueue,
+      ]);
+      return counts.reduce((sum, count) => sum + count, 0);
+    },
     async deadLetters() {
       const names = topology(prefix);
-      const connection = await connectAmqp(infra.broker.url);
-      try {
-        const count = async (queue: string) => {
-          const channel = await connection.createChannel();
-          channel.on('error', () => undefined);
-          try {
-            return (await channel.checkQueue(queue)).messageCount;
-          } catch {
-            return 0; // not declared: nothing was dead-lettered there
-          }
-        };
-        return {
-          agentEvents: await count(names.agentEventsDeadLetterQueue),
-          logs: await count(names.logsDeadLetterQueue),
-        };
-      } finally {
-        await connection.close();
-      }
+      const [agentEvents = 0, logs = 0] = await countMessages([
+        names.agentEventsDeadLetterQueue,
+        names.logsDeadLetterQueue,
+      ]);
+      // Dead letters the control plane already moved from those queues into its store.
+      const stored = await db
+        .query<{ events: number; logs: number }>(
+          `SELECT count(*) FILTER (WHERE queue LIKE '%agent-events%')::int AS events,
+                  count(*) FILTER (WHERE queue LIKE '%logs%')::int AS logs FROM dead_letters`,
+        )
+        .then(({ rows }) => rows[0] ?? { events: 0, logs: 0 })
+        .catch(() => ({ events: 0, logs: 0 })); // no store in this version
+      return { agentEvents: agentEvents + stored.events, logs: logs + stored.logs };
     },
     async explain(work) {
       try {
