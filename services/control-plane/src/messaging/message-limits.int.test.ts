@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { connect as connectAmqp, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import pino from 'pino';
-import { Connection, type Consumer, type Publisher } from 'rabbitmq-client';
+import { Connection, type Publisher } from 'rabbitmq-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeJson } from '@meridian/contracts/json-depth';
 import { ERROR_MAX_BYTES } from '@meridian/contracts/messages/limits';
@@ -20,9 +20,10 @@ import { storeLogChunks } from '../logs/store/store-log-chunks.js';
 import { ExecutionEntity } from '../persistence/entities/execution.entity.js';
 import { NodeEntity } from '../persistence/entities/node.entity.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
-import { startAgentEventsConsumer } from './agent-events.consumer.js';
+import { startAgentEventsConsumer, type AgentEventsConsumer } from './agent-events.consumer.js';
 import { controlPlaneDeclarations } from './broker-topology.js';
-import { startLogsConsumer } from './logs.consumer.js';
+import { createDeadLetterPublisher } from './dead-letter.js';
+import { startLogsConsumer, type LogsConsumer } from './logs.consumer.js';
 
 /*
  * What agents send past the protocol's limits, through the real broker into the real database:
@@ -34,7 +35,7 @@ const database = useTestDatabase();
 let deps: Awaited<ReturnType<typeof createTestAppDeps>>;
 let connection: Connection;
 let publisher: Publisher;
-let consumers: { consumer: Consumer; drain: () => Promise<void> }[] = [];
+let consumers: (AgentEventsConsumer | LogsConsumer)[] = [];
 let amqp: ChannelModel;
 let channel: ConfirmChannel;
 
@@ -42,17 +43,30 @@ beforeAll(async () => {
   deps = await createTestAppDeps(database.url);
   deps.topology = buildTopology(uniquePrefix());
   const declarations = controlPlaneDeclarations(deps.topology);
+  amqp = await connectAmqp(testAmqpUrl());
+  channel = await amqp.createConfirmChannel();
+  // Every quorum queue is declared here, one at a time, before any consumer starts: on RabbitMQ
+  // 3.10 a consume racing another channel's first declaration of a quorum queue closes the whole
+  // connection. The consumers then only re-declare what exists; the dead-letter queues (the
+  // dead-letter store's, not started here) are read by the test.
+  for (const { exchange, type, durable } of declarations.exchanges) {
+    await channel.assertExchange(exchange, type, { durable });
+  }
+  for (const { queue, durable, arguments: args } of [
+    declarations.agentEventsQueue,
+    declarations.logsQueue,
+    declarations.deadLetterQueue,
+    declarations.logsDeadLetterQueue,
+  ]) {
+    await channel.assertQueue(queue, { durable, arguments: args });
+  }
+  for (const { queue, exchange, routingKey } of declarations.queueBindings) {
+    await channel.bindQueue(queue, exchange, routingKey);
+  }
   connection = new Connection({ url: testAmqpUrl(), noDelay: true });
-  publisher = connection.createPublisher({
-    confirm: true,
-    exchanges: declarations.exchanges,
-    queues: [declarations.deadLetterQueue, declarations.logsDeadLetterQueue],
-    queueBindings: declarations.queueBindings.filter(
-      (b) =>
-        b.queue === deps.topology.agentEventsDeadLetterQueue || b.queue === deps.topology.logsDeadLetterQueue,
-    ),
-  });
+  publisher = createDeadLetterPublisher(connection, deps.topology);
   const logger = pino({ level: 'silent' });
+  const retryDelaysMs = { min: 10, max: 100 };
   consumers = [
     startAgentEventsConsumer({
       connection,
@@ -61,6 +75,7 @@ beforeAll(async () => {
       prefetch: 20,
       batchSize: 10,
       logger,
+      retryDelaysMs,
       record: (messages) => recordAgentMessages(deps, messages),
     }),
     startLogsConsumer({
@@ -70,21 +85,17 @@ beforeAll(async () => {
       prefetch: 20,
       batchSize: 10,
       logger,
+      retryDelaysMs,
       store: (chunks) => storeLogChunks(deps, chunks, { maxBytes: 65_536 }),
     }),
   ];
   await Promise.all(
     consumers.map(({ consumer }) => new Promise((resolve) => consumer.once('ready', resolve))),
   );
-  amqp = await connectAmqp(testAmqpUrl());
-  channel = await amqp.createConfirmChannel();
 });
 
 afterAll(async () => {
-  for (const { consumer, drain } of consumers) {
-    await consumer.close();
-    await drain();
-  }
+  for (const consumer of consumers) await consumer.close();
   await publisher?.close();
   await connection?.close();
   await channel?.close();
