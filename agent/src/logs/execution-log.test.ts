@@ -221,7 +221,10 @@ describe('ExecutionLog', () => {
     const { log, sender } = setup({ onChunk: (position) => positions.push(position) });
     log.append('stdout', 'one\ntw');
     log.append('stderr', 'err\r\n');
-    await log.idle();
+    // The chunk goes when the (fake) flushMs timer fires.
+    const idle = log.idle();
+    await elapse(5);
+    await idle;
     // The unfinished "tw" is not accounted for yet: a restarted agent reads it again.
     expect(positions.at(-1)).toEqual({ seq: 2, stdout: 4, stderr: 5 });
 

@@ -42,8 +42,14 @@ beforeAll(async () => {
     exchange: topology.commandsExchange,
     routingKey: 'node.n.work',
   });
-  // Declared by the dead-letter publisher too, on its first send; here so that reading it cannot come first.
+  // In the control plane the dead-letter store's consumer declares and binds it at start-up.
+  await connection.exchangeDeclare({ exchange: topology.deadLetterExchange, type: 'direct', durable: true });
   await connection.queueDeclare(controlPlaneDeclarations(topology).deadLetterQueue);
+  await connection.queueBind({
+    queue: topology.agentEventsDeadLetterQueue,
+    exchange: topology.deadLetterExchange,
+    routingKey: topology.agentEventsDeadLetterKey,
+  });
 });
 afterAll(async () => {
   await hostile.close();
