@@ -1,6 +1,4 @@
 import type { Logger } from 'pino';
-import type { z } from 'zod';
-import type { EnvelopeOf } from '@meridian/contracts/messages/envelope';
 import type { ExecuteTask } from '@meridian/contracts/messages/execute-task';
 import { DEFAULT_KILL_GRACE_MS, gracePeriodOf, readAbortReason, type AbortReason } from './abort-reason.js';
 import { callAt } from './deadline-timer.js';
@@ -20,9 +18,13 @@ import type {
   TerminalReport,
 } from './state/execution-journal.js';
 import { executionDir, findWrapper } from './state/execution-files.js';
+import {
+  describeIssues,
+  effectiveDeadline,
+  journalledTask,
+  type ExecuteTaskMessage,
+} from './execute-task-message.js';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
-
-export type ExecuteTaskMessage = EnvelopeOf<'ExecuteTask', ExecuteTask>;
 
 export interface ExecutionRunnerOptions {
   registry: HandlerRegistry;
@@ -373,32 +375,4 @@ export class ExecutionRunner {
       },
     });
   }
-}
-
-function journalledTask(command: ExecuteTaskMessage, deadline: Date): JournalledTask {
-  const { taskId, executionId, type, attempt } = command.payload;
-  return {
-    taskId,
-    executionId,
-    correlationId: command.correlationId,
-    type,
-    attempt,
-    deadline: deadline.toISOString(),
-  };
-}
-
-/** The earlier of the command's absolute deadline and its timeout counted from arrival. */
-export function effectiveDeadline(
-  task: Pick<ExecuteTask, 'deadline' | 'timeoutSeconds'>,
-  receivedAt: Date,
-): Date {
-  return new Date(Math.min(Date.parse(task.deadline), receivedAt.getTime() + task.timeoutSeconds * 1000));
-}
-
-/** `payload.command: expected array` style, naming the field. */
-export function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${['payload', ...issue.path.map(String)].join('.')}: ${issue.message}`)
-    .join('; ');
 }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { ExpiringMap } from '../expiring-map.js';
-import type { ExecuteTaskMessage, ExecutionRunner } from '../execution-runner.js';
+import type { ExecuteTaskMessage } from '../execute-task-message.js';
+import type { ExecutionRunner } from '../execution-runner.js';
 import type { RunningExecutions } from '../running-executions.js';
 import type { ExecutionJournal } from '../state/execution-journal.js';
 import type { CommandOutcome } from './command-outcome.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeIssues } from '../execution-runner.js';
+import { describeIssues } from '../execute-task-message.js';
 import { CommandPayloadSchema } from './command.js';
 import { EchoPayloadSchema } from './echo.js';
 import { HealthCheckPayloadSchema } from './health-check.js';
