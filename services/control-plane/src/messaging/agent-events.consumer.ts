@@ -12,7 +12,7 @@ import type { RecordResult } from '../app/record-agent-messages.js';
 import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
-import { isolateFailures, MessageBatcher, type Settled } from './message-batcher.js';
+import { isolateFailures, MessageBatcher, settleUnlessStopped, type Settled } from './message-batcher.js';
 import { RetryStoppedError, TransientRetry } from './transient-retry.js';
 import { recordInvalidEndReport } from './invalid-end-report.js';
 
@@ -105,14 +105,9 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): A
         await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason);
         return ConsumerStatus.ACK;
       }
-      let settled: Settled<RecordResult>;
-      try {
-        settled = await batcher.add(parsed.message);
-      } catch (error) {
-        // Shutting down while the database is away: back to the queue for another replica.
-        if (error instanceof RetryStoppedError) return ConsumerStatus.REQUEUE;
-        throw error;
-      }
+      const settled = await settleUnlessStopped(batcher, parsed.message);
+      // Shutting down while the database is away: back to the queue for another replica.
+      if (!settled) return ConsumerStatus.REQUEUE;
       if (!settled.ok) {
         const reason = `not applied: ${summarizeError(settled.error)}`;
         logger.warn(

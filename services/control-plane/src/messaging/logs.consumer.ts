@@ -9,8 +9,8 @@ import type { LogChunkMessage, StoreResult } from '../logs/store/store-log-chunk
 import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
-import { isolateFailures, MessageBatcher, type Settled } from './message-batcher.js';
-import { RetryStoppedError, TransientRetry } from './transient-retry.js';
+import { isolateFailures, MessageBatcher, settleUnlessStopped, type Settled } from './message-batcher.js';
+import { TransientRetry } from './transient-retry.js';
 
 const LOG_CHUNK_SCHEMAS = { [LOG_CHUNK]: LogChunkSchema };
 
@@ -102,14 +102,9 @@ export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
         stats.deadLettered += 1;
         return ConsumerStatus.ACK;
       }
-      let settled: Settled<StoreResult>;
-      try {
-        settled = await batcher.add(parsed.message);
-      } catch (error) {
-        // Shutting down while the database is away: back to the queue for another replica.
-        if (error instanceof RetryStoppedError) return ConsumerStatus.REQUEUE;
-        throw error;
-      }
+      const settled = await settleUnlessStopped(batcher, parsed.message);
+      // Shutting down while the database is away: back to the queue for another replica.
+      if (!settled) return ConsumerStatus.REQUEUE;
       if (!settled.ok) {
         const reason = `not stored: ${summarizeError(settled.error)}`;
         logger.warn(

@@ -123,3 +123,19 @@ export function isolateFailures<TItem, TResult>(
     });
   };
 }
+
+/**
+ * Hands a delivery's item to the batcher and waits for its outcome; `undefined` when shutdown
+ * stopped the retry of an absent database first (the caller requeues it for another replica).
+ */
+export async function settleUnlessStopped<TItem, TResult>(
+  batcher: MessageBatcher<TItem, Settled<TResult>>,
+  item: TItem,
+): Promise<Settled<TResult> | undefined> {
+  try {
+    return await batcher.add(item);
+  } catch (error) {
+    if (error instanceof RetryStoppedError) return undefined;
+    throw error;
+  }
+}
