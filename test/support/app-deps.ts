@@ -6,6 +6,7 @@ import type { Actor } from '@meridian/control-plane/app/actor';
 import type { AppDeps } from '@meridian/control-plane/app/app-deps';
 import { appSettingsFrom } from '@meridian/control-plane/app-settings';
 import { loadConfig } from '@meridian/control-plane/config';
+import { ephemeralKeyring } from '@meridian/control-plane/security/command-keyring';
 import { createTask } from '@meridian/control-plane/app/create-task';
 import { dispatchPendingTasks } from '@meridian/control-plane/app/dispatch-pending-tasks';
 import { recordAgentMessages } from '@meridian/control-plane/app/record-agent-messages';
@@ -39,6 +40,7 @@ export async function createTestAppDeps(
     random: () => 0.5,
     topology: topology(`t-${randomUUID().slice(0, 8)}`),
     logger: pino({ level: 'silent' }),
+    keyring: ephemeralKeyring(),
     ...appSettingsFrom(loadConfig({})),
   };
 }

@@ -16,6 +16,11 @@ import { waitFor } from './wait-for.js';
 export interface PrivateRabbitMq {
   /** `amqp://guest:guest@127.0.0.1:PORT` */
   url: string;
+  /**
+   * With `{ management: true }`: `http://guest:guest@127.0.0.1:PORT4`, the management API that
+   * provisions per-node users (guest may use it from loopback).
+   */
+  managementUrl?: string;
   port: number;
   dir: string;
   /** OS pid of the Erlang VM (beam.smp) while it runs. */
@@ -37,9 +42,15 @@ const READY_TIMEOUT_MS = 60_000;
 const STOP_TIMEOUT_MS = 30_000;
 const live = new Set<() => void>();
 
-export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
+export interface PrivateRabbitMqOptions {
+  /** Enables `rabbitmq_management` (a few seconds more to start): per-node users and permissions. */
+  management?: boolean;
+}
+
+export async function startPrivateRabbitMq(options: PrivateRabbitMqOptions = {}): Promise<PrivateRabbitMq> {
   const dir = mkdtempSync(join(tmpdir(), 'meridian-rabbitmq-'));
   const [port, distPort, epmdPort] = await threeFreePorts();
+  const managementPort = options.management ? await findFreePort() : undefined;
   const name = `meridian-${port}@localhost`;
   for (const sub of ['home', 'mnesia', 'log']) mkdirSync(join(dir, sub));
   writeFileSync(
@@ -50,10 +61,13 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
       'disk_free_limit.absolute = 200MB',
       'log.console = false',
       'log.file.level = warning',
+      ...(managementPort === undefined
+        ? []
+        : [`management.tcp.port = ${managementPort}`, 'management.tcp.ip = 127.0.0.1']),
       '',
     ].join('\n'),
   );
-  writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+  writeFileSync(join(dir, 'enabled_plugins'), options.management ? '[rabbitmq_management].\n' : '[].\n');
   writeFileSync(join(dir, 'advanced.config'), '[].\n');
   writeFileSync(join(dir, 'rabbitmq-env.conf'), '');
   const env: Record<string, string> = {
@@ -77,6 +91,8 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS: '-kernel inet_dist_use_interface {127,0,0,1}',
   };
   const url = `amqp://guest:guest@127.0.0.1:${port}`;
+  const managementUrl =
+    managementPort === undefined ? undefined : `http://guest:guest@127.0.0.1:${managementPort}`;
   const consoleLog = join(dir, 'console.log');
 
   const epmd = spawnDetached('epmd', ['-address', '127.0.0.1', '-port', String(epmdPort)], env, consoleLog);
@@ -103,7 +119,9 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
     await waitFor(
       async () => {
         if (exited) throw new Error(`rabbitmq-server exited during start-up\n${output()}`);
-        return isServing(url);
+        return (
+          (await isServing(url)) && (managementUrl === undefined || (await managementAnswers(managementUrl)))
+        );
       },
       { timeoutMs: READY_TIMEOUT_MS, intervalMs: 250, description: `private RabbitMQ on :${port}` },
     ).catch((error: unknown) => {
@@ -138,6 +156,7 @@ export async function startPrivateRabbitMq(): Promise<PrivateRabbitMq> {
 
   const broker: PrivateRabbitMq = {
     url,
+    ...(managementUrl === undefined ? {} : { managementUrl }),
     port,
     dir,
     beamPid,
@@ -179,6 +198,20 @@ async function isServing(url: string): Promise<boolean> {
     return true;
   } finally {
     await connection.close().catch(() => undefined);
+  }
+}
+
+/** Whether the management API answers an authenticated overview request. */
+async function managementAnswers(managementUrl: string): Promise<boolean> {
+  const url = new URL('/api/overview', managementUrl);
+  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  url.username = '';
+  url.password = '';
+  try {
+    const response = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(2_000) });
+    return response.ok;
+  } catch {
+    return false;
   }
 }
 

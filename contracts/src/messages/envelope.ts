@@ -3,8 +3,12 @@ import { identifierText, int4, isoTimestamp } from '../storable.js';
 import { isValidNodeId } from '../topology.js';
 import { ID_MAX_LENGTH, MESSAGE_TYPE_MAX_LENGTH } from './limits.js';
 
-/** Version of the wire protocol spoken by this build. Agents announce theirs in every heartbeat. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * Version of the wire protocol spoken by this build. Agents announce theirs in every heartbeat.
+ * 2: signed commands, per-node broker users with validated senders, CommandRejected
+ * (docs/protocol.md, "Versions").
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** Node ids become queue names and routing keys: the protocol's alphabet, at most 200 characters. */
 export const NodeIdSchema = z

@@ -2,8 +2,12 @@ import type { AppDeps } from './app/app-deps.js';
 import type { Config } from './config.js';
 
 /** The use cases' defaults and retry policy, from the parsed configuration (seed 004 defaults). */
-export function appSettingsFrom(config: Config): Pick<AppDeps, 'defaults' | 'retryPolicy'> {
+export function appSettingsFrom(config: Config): Pick<AppDeps, 'defaults' | 'retryPolicy' | 'security'> {
   return {
+    security: {
+      requireEnrollment: config.REQUIRE_AGENT_ENROLLMENT,
+      commandTtlSeconds: config.COMMAND_TTL_SECONDS,
+    },
     retryPolicy: {
       backoff:
         config.RETRY_POLICY === 'exponential'

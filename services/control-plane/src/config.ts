@@ -74,6 +74,25 @@ const ConfigSchema = z
     LOG_STREAM_END_GRACE_MS: z.coerce.number().int().min(0).default(2000),
     /** How long a stream waits for missing lines nobody reported as a gap before announcing one. */
     LOG_STREAM_HOLE_WAIT_MS: z.coerce.number().int().min(0).default(10_000),
+    /**
+     * Agents must be enrolled (their own broker user, validated sender); the shared login is refused.
+     * Defaults to true when NODE_ENV=production, false otherwise.
+     */
+    REQUIRE_AGENT_ENROLLMENT: booleanFlag.optional(),
+    /** JSON list of Ed25519 keys (`[{"keyId","privateKey"}]`) that sign commands; or a file of it. */
+    COMMAND_SIGNING_KEYS: z.string().optional(),
+    COMMAND_SIGNING_KEYS_FILE: z.string().optional(),
+    /** Which of the keys signs (the first when unset); the others stay trusted by agents. */
+    COMMAND_SIGNING_KEY_ID: z.string().optional(),
+    /** A signed command is refused by the agent this long after it was published. */
+    COMMAND_TTL_SECONDS: z.coerce.number().int().min(30).max(86_400).default(900),
+    /**
+     * The broker's management API, which provisions each enrolled node's broker user, e.g.
+     * http://admin:secret@rabbitmq:15672. Unset: enrollment is refused (503).
+     */
+    BROKER_MANAGEMENT_URL: z.url().optional(),
+    /** The vhost agents use (the one in AMQP_URL, `/` by default). */
+    BROKER_VHOST: z.string().min(1).default('/'),
     MIGRATE_ON_START: booleanFlag.default(false),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })
@@ -81,12 +100,25 @@ const ConfigSchema = z
     message: 'production needs JWT_SECRET or JWKS_URL',
     path: ['JWT_SECRET'],
   })
+  .refine(
+    (c) =>
+      c.NODE_ENV !== 'production' ||
+      c.COMMAND_SIGNING_KEYS !== undefined ||
+      c.COMMAND_SIGNING_KEYS_FILE !== undefined,
+    {
+      message: 'production needs COMMAND_SIGNING_KEYS or COMMAND_SIGNING_KEYS_FILE',
+      path: ['COMMAND_SIGNING_KEYS'],
+    },
+  )
   .refine((c) => c.RETRY_MAX_SECONDS >= c.RETRY_BASE_SECONDS, {
     message: 'RETRY_MAX_SECONDS must be at least RETRY_BASE_SECONDS',
     path: ['RETRY_MAX_SECONDS'],
   });
 
-export type Config = z.infer<typeof ConfigSchema> & { jwtSecretIsDevDefault: boolean };
+export type Config = Omit<z.infer<typeof ConfigSchema>, 'REQUIRE_AGENT_ENROLLMENT'> & {
+  jwtSecretIsDevDefault: boolean;
+  REQUIRE_AGENT_ENROLLMENT: boolean;
+};
 
 export class ConfigError extends Error {}
 
@@ -105,5 +137,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     ...parsed.data,
     JWT_SECRET: useDevSecret ? DEV_JWT_SECRET : parsed.data.JWT_SECRET,
     jwtSecretIsDevDefault: useDevSecret,
+    REQUIRE_AGENT_ENROLLMENT: parsed.data.REQUIRE_AGENT_ENROLLMENT ?? parsed.data.NODE_ENV === 'production',
   };
 }

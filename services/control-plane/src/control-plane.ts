@@ -6,6 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
 import { topology as buildTopology } from '@meridian/contracts/topology';
 import type { AppDeps } from './app/app-deps.js';
+import { loadCommandKeyring, type CommandKeyring } from './security/command-keyring.js';
 import { systemClock } from './app/clock.js';
 import { dispatchPendingTasks } from './app/dispatch-pending-tasks.js';
 import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
@@ -42,6 +43,22 @@ export interface RunningControlPlane {
   stop(): Promise<void>;
 }
 
+/** The configured signing keys; in development, a generated one when none is configured. */
+function loadKeyring(config: Config, logger: Logger): CommandKeyring {
+  const keyring = loadCommandKeyring({
+    keysJson: config.COMMAND_SIGNING_KEYS,
+    keysFile: config.COMMAND_SIGNING_KEYS_FILE,
+    signingKeyId: config.COMMAND_SIGNING_KEY_ID,
+  });
+  if (keyring.ephemeral) {
+    logger.warn(
+      { keyId: keyring.signing.keyId },
+      'no COMMAND_SIGNING_KEYS: commands are signed with a key generated at start-up (development only)',
+    );
+  }
+  return keyring;
+}
+
 /** The composition root: builds every part from the config, starts them, and stops them in order. */
 export async function startControlPlane(config: Config, logger: Logger): Promise<RunningControlPlane> {
   if (config.MIGRATE_ON_START) {
@@ -57,6 +74,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     random: Math.random,
     topology,
     logger,
+    keyring: loadKeyring(config, logger),
     ...appSettingsFrom(config),
   };
 

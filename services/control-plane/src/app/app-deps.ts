@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Topology } from '@meridian/contracts/topology';
 import type { RetryPolicy } from '../domain/retry-policy.js';
+import type { CommandKeyring } from '../security/command-keyring.js';
 import type { Clock } from './clock.js';
 
 export interface TaskDefaults {
@@ -25,4 +26,14 @@ export interface AppDeps {
   defaults: TaskDefaults;
   retryPolicy: RetryPolicy;
   logger: Logger;
+  /** Signs commands; its public keys are handed to enrolled agents. */
+  keyring: CommandKeyring;
+  security: SecuritySettings;
+}
+
+export interface SecuritySettings {
+  /** Messages of unenrolled agents (the shared broker login) are refused. */
+  requireEnrollment: boolean;
+  /** How long a signed command stays valid after it is published. */
+  commandTtlSeconds: number;
 }

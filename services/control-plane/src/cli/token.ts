@@ -7,8 +7,8 @@ import { DEV_JWT_SECRET } from '../config.js';
  *   npm run token -- --org ORG --sub USER --permissions task:read,task:write [--secret S] [--expires 12h]
  */
 const USAGE =
-  'usage: npm run token -- --org ORG --sub USER [--permissions task:read,task:write,node:read,admin:dead-letters] [--secret S] [--expires 12h]';
-const ALL_PERMISSIONS = 'task:read,task:write,node:read,admin:dead-letters';
+  'usage: npm run token -- --org ORG --sub USER [--permissions task:read,task:write,node:read,node:admin,admin:dead-letters] [--secret S] [--expires 12h]';
+const ALL_PERMISSIONS = 'task:read,task:write,node:read,node:admin,admin:dead-letters';
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);

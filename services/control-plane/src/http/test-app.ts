@@ -5,6 +5,7 @@ import type { AppDeps } from '../app/app-deps.js';
 import { appSettingsFrom } from '../app-settings.js';
 import { loadConfig } from '../config.js';
 import { systemClock } from '../app/clock.js';
+import { ephemeralKeyring } from '../security/command-keyring.js';
 import { createAuthenticator } from './auth.js';
 import { createApp, type HttpDeps } from './create-app.js';
 import { TEST_SECRET } from './test-tokens.js';
@@ -26,6 +27,7 @@ export function createTestApp(overrides: Partial<HttpDeps> = {}, dataSource?: Da
     random: Math.random,
     topology: topology('unit'),
     logger: pino({ level: 'silent' }),
+    keyring: ephemeralKeyring(),
     ...appSettingsFrom(loadConfig({ RETRY_JITTER_RATIO: '0' })),
   };
   return createApp({ app, auth: createAuthenticator({ secret: TEST_SECRET }), readiness: {}, ...overrides });

@@ -12,6 +12,7 @@ import { AddExecutionLogTruncatedThrough1795400000003 } from './migrations/0003-
 import { AddOutboxNextAttemptAt1795400000004 } from './migrations/0004-add-outbox-next-attempt-at.js';
 import { AddLostNodesAndRetryPolicies1795400000005 } from './migrations/0005-add-lost-nodes-and-retry-policies.js';
 import { CreateIdempotencyKeysAndDeadLetters1795400000006 } from './migrations/0006-create-idempotency-keys-and-dead-letters.js';
+import { CreateNodeEnrollmentsAndCredentials1795400000007 } from './migrations/0007-create-node-enrollments-and-credentials.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -30,6 +31,7 @@ export const MIGRATIONS = [
   AddOutboxNextAttemptAt1795400000004,
   AddLostNodesAndRetryPolicies1795400000005,
   CreateIdempotencyKeysAndDeadLetters1795400000006,
+  CreateNodeEnrollmentsAndCredentials1795400000007,
 ];
 
 export interface DataSourceOptions {

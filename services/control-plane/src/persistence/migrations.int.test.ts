@@ -43,6 +43,8 @@ describe('migrations on an empty database', () => {
       'execution_logs',
       'executions',
       'idempotency_keys',
+      'node_credentials',
+      'node_enrollments',
       'node_events',
       'nodes',
       'outbox',
