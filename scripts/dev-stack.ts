@@ -1,7 +1,9 @@
 /**
  * The developer stack behind `npm start`: finds PostgreSQL and RabbitMQ (env, local, containers),
  * migrates the `meridian` database, runs the control plane and one local agent, and prints how to
- * use them. Ctrl-C stops everything it started and exits 0.
+ * use them. The agent is enrolled (its own broker user, signed commands) when the broker's
+ * management API answers, else it runs in development mode on the shared login (scripts/local-agent.ts).
+ * Ctrl-C stops everything it started and exits 0.
  */
 import { createServer } from 'node:net';
 import { runMigrations } from '@meridian/control-plane/persistence/migrate';
@@ -9,15 +11,32 @@ import { DEV_JWT_SECRET } from '@meridian/control-plane/config';
 import { createDatabaseIfMissing } from '../test/support/database.js';
 import { redactUrl, resolveInfrastructure, withDatabase } from '../test/support/infra.js';
 import type { Infrastructure } from '../test/support/infra.js';
-import { signToken, startAgent, startControlPlane, stopAllProcesses } from '../test/support/processes.js';
+import { findBrokerManagement, type BrokerManagement } from '../test/support/find-broker-management.js';
+import { startControlPlane, stopAllProcesses } from '../test/support/processes.js';
 import type { ManagedProcess } from '../test/support/processes.js';
+import { signToken } from '../test/support/tokens.js';
 import { waitFor } from '../test/support/wait-for.js';
+import { developmentModeWarning, startLocalAgent, type LocalAgent } from './local-agent.js';
 
 const NODE_ID = 'local-node';
 const ORG_ID = 'dev-org';
 const USER_ID = 'dev-user';
 // The developer runs the platform: they also see dead letters that name no organisation.
-const PERMISSIONS = ['task:read', 'task:write', 'node:read', 'admin:dead-letters', 'platform:dead-letters'];
+const PERMISSIONS = [
+  'task:read',
+  'task:write',
+  'node:read',
+  'node:admin',
+  'admin:dead-letters',
+  'platform:dead-letters',
+];
+/** Control-plane settings taken from the shell as they are (the children inherit none of them). */
+const PASSED_THROUGH = [
+  'REQUIRE_AGENT_ENROLLMENT',
+  'COMMAND_SIGNING_KEYS',
+  'COMMAND_SIGNING_KEYS_FILE',
+  'COMMAND_SIGNING_KEY_ID',
+];
 const env = process.env;
 
 let infrastructure: Infrastructure | undefined;
@@ -25,6 +44,10 @@ let stopping: Promise<void> | undefined;
 
 function say(message: string): void {
   console.log(`[dev-stack] ${message}`);
+}
+
+function warn(lines: string[]): void {
+  console.warn(lines.map((line) => `[dev-stack] ${line}`).join('\n'));
 }
 
 /** Stops the children (SIGTERM, then SIGKILL after their grace period), then any containers. */
@@ -59,6 +82,21 @@ async function main(): Promise<void> {
   say(applied.length > 0 ? `applied migrations: ${applied.join(', ')}` : 'database schema is up to date');
   if (stopping) return;
 
+  const management = await findBrokerManagement({
+    amqpUrl: infrastructure.amqpUrl,
+    configuredUrl: env.BROKER_MANAGEMENT_URL || infrastructure.managementUrl,
+  });
+  if (management.available) {
+    say(`broker management API at ${redactUrl(management.url)}: the local agent will be enrolled`);
+  } else if (env.REQUIRE_AGENT_ENROLLMENT === 'true') {
+    throw new Error(
+      `REQUIRE_AGENT_ENROLLMENT=true needs the broker's management API to enroll the local agent: ${management.reason}`,
+    );
+  } else {
+    warn(developmentModeWarning(management.reason));
+  }
+  if (stopping) return;
+
   const port = Number(env.PORT ?? 8080);
   await assertPortFree(port);
   const jwtSecret = env.JWT_SECRET || DEV_JWT_SECRET;
@@ -71,23 +109,15 @@ async function main(): Promise<void> {
     jwtSecret,
     port,
     host: env.HOST || '127.0.0.1',
-    env: { LOG_LEVEL: logLevel },
+    env: {
+      LOG_LEVEL: logLevel,
+      ...(management.available ? { BROKER_MANAGEMENT_URL: management.url } : {}),
+      ...Object.fromEntries(PASSED_THROUGH.flatMap((name) => (env[name] ? [[name, env[name]]] : []))),
+    },
     onOutput: printer('[control-plane]'),
   });
   watchForCrash(controlPlane);
   if (stopping) return;
-
-  const agent = await startAgent({
-    amqpUrl: infrastructure.amqpUrl,
-    prefix,
-    nodeId: NODE_ID,
-    orgId: ORG_ID,
-    maxConcurrency: 10,
-    // The agent is ready when it logs 'agent started' at info level.
-    env: { LOG_LEVEL: logLevel === 'trace' || logLevel === 'debug' ? logLevel : 'info' },
-    onOutput: printer('[agent]'),
-  });
-  watchForCrash(agent);
 
   const token = await signToken({
     secret: jwtSecret,
@@ -96,16 +126,38 @@ async function main(): Promise<void> {
     permissions: PERMISSIONS,
     expiresIn: '12h',
   });
-  await waitFor(() => isNodeOnline(controlPlane.baseUrl, token), {
+  // The agent is ready when it logs 'agent started' at info level.
+  const agent = await startLocalAgent({
+    management,
+    amqpUrl: infrastructure.amqpUrl,
+    prefix,
+    controlPlaneUrl: controlPlane.baseUrl,
+    adminToken: token,
+    databaseUrl,
+    nodeId: NODE_ID,
+    orgId: ORG_ID,
+    capacity: 10,
+    logLevel,
+    onOutput: printer('[agent]'),
+  });
+  watchForCrash(agent.process);
+  await waitFor(() => isNodeOnline(controlPlane.baseUrl, token, agent.nodeId), {
     timeoutMs: 30_000,
     intervalMs: 250,
-    description: `node ${NODE_ID} to be online in GET /api/v1/nodes (agent heartbeat)`,
+    description: `node ${agent.nodeId} to be online in GET /api/v1/nodes (agent heartbeat)`,
   });
   if (stopping) return;
-  printWelcome(controlPlane.baseUrl, token, infrastructure, databaseUrl);
+  printWelcome({
+    baseUrl: controlPlane.baseUrl,
+    token,
+    infra: infrastructure,
+    databaseUrl,
+    agent,
+    management,
+  });
 }
 
-async function isNodeOnline(baseUrl: string, token: string): Promise<boolean> {
+async function isNodeOnline(baseUrl: string, token: string, nodeId: string): Promise<boolean> {
   const response = await fetch(`${baseUrl}/api/v1/nodes`, {
     headers: { authorization: `Bearer ${token}` },
     signal: AbortSignal.timeout(2_000),
@@ -113,15 +165,24 @@ async function isNodeOnline(baseUrl: string, token: string): Promise<boolean> {
   if (!response.ok)
     throw new Error(`GET /api/v1/nodes answered ${response.status}: ${await response.text()}`);
   const body = (await response.json()) as { items?: Array<{ id?: string; status?: string }> };
-  return (body.items ?? []).some((node) => node.id === NODE_ID && node.status === 'online');
+  return (body.items ?? []).some((node) => node.id === nodeId && node.status === 'online');
 }
 
-function printWelcome(baseUrl: string, token: string, infra: Infrastructure, databaseUrl: string): void {
+interface Welcome {
+  baseUrl: string;
+  token: string;
+  infra: Infrastructure;
+  databaseUrl: string;
+  agent: LocalAgent;
+  management: BrokerManagement;
+}
+
+function printWelcome({ baseUrl, token, infra, databaseUrl, agent, management }: Welcome): void {
   const task = JSON.stringify({
     type: 'Command',
     name: 'hello',
     targetType: 'Node',
-    targetId: NODE_ID,
+    targetId: agent.nodeId,
     payload: { command: ['echo', 'hello'] },
   });
   const lines = [
@@ -129,7 +190,7 @@ function printWelcome(baseUrl: string, token: string, infra: Infrastructure, dat
     'Meridian Tasks is running.',
     `  API      ${baseUrl}/api/v1`,
     `  Docs     ${baseUrl}/docs   (OpenAPI: ${baseUrl}/openapi.json)`,
-    `  Agent    ${NODE_ID} in org ${ORG_ID}, capacity 10`,
+    `  Agent    ${agent.nodeId} in org ${ORG_ID}, capacity 10, ${agent.summary}`,
     `  Postgres ${redactUrl(databaseUrl)} (${infra.sources.database})`,
     `  RabbitMQ ${redactUrl(infra.amqpUrl)} (${infra.sources.broker})`,
     '',
@@ -147,6 +208,8 @@ function printWelcome(baseUrl: string, token: string, infra: Infrastructure, dat
     '',
   ];
   console.log(lines.join('\n'));
+  // Last, where it is seen: the stack is not safe to expose.
+  if (!management.available) warn([...developmentModeWarning(management.reason), '']);
 }
 
 function watchForCrash(child: ManagedProcess): void {

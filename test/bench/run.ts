@@ -12,13 +12,8 @@ import { runMigrations } from '@meridian/control-plane/persistence/migrate';
 import { createDatabaseIfMissing, dropDatabase } from '../support/database.js';
 import { resolveInfrastructure, withDatabase } from '../support/infra.js';
 import { deleteBrokerObjects } from '../support/broker.js';
-import {
-  signToken,
-  startAgent,
-  startControlPlane,
-  stopAllProcesses,
-  TEST_JWT_SECRET,
-} from '../support/processes.js';
+import { startAgent, startControlPlane, stopAllProcesses, TEST_JWT_SECRET } from '../support/processes.js';
+import { signToken } from '../support/tokens.js';
 import { waitFor } from '../support/wait-for.js';
 import {
   benchDispatchLatency,

@@ -1,7 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
 import {
-  signToken,
   startAgent,
   startControlPlane,
   TEST_JWT_SECRET,
@@ -16,6 +15,7 @@ import {
   useTestDatabase,
   waitFor,
 } from '../support/test-context.js';
+import { signToken } from '../support/tokens.js';
 
 export const ALL_PERMISSIONS = ['task:read', 'task:write', 'node:read'];
 

@@ -9,7 +9,6 @@ import { runMigrations } from '@meridian/control-plane/persistence/migrate';
 import type { PrivateInfra } from './fault-infra.js';
 import { withDatabase } from './infra.js';
 import {
-  signToken,
   startAgent,
   startControlPlane,
   TEST_JWT_SECRET,
@@ -19,6 +18,7 @@ import {
   formatLogs,
 } from './processes.js';
 import { killGroup, processesWhere } from './process-tree.js';
+import { signToken } from './tokens.js';
 import { waitFor } from './wait-for.js';
 
 /**

@@ -13,6 +13,8 @@ export interface Infrastructure {
   /** Server-level URL (points at a maintenance database such as `postgres`); see `withDatabase`. */
   databaseUrl: string;
   amqpUrl: string;
+  /** The broker's management API, when this call started the broker (the image has the plugin). */
+  managementUrl?: string;
   /** The least "already there" source used: testcontainers over local over env. */
   source: InfrastructureSource;
   sources: { database: InfrastructureSource; broker: InfrastructureSource };
@@ -59,6 +61,7 @@ export async function resolveInfrastructure(
 
   let databaseUrl = database.url;
   let amqpUrl = broker.url;
+  let managementUrl: string | undefined;
   if (databaseUrl === undefined || amqpUrl === undefined) {
     const missing: string[] = [];
     if (databaseUrl === undefined) missing.push('PostgreSQL');
@@ -86,6 +89,7 @@ export async function resolveInfrastructure(
         const container = await new RabbitMQContainer(RABBITMQ_IMAGE).start();
         stops.push(async () => void (await container.stop()));
         amqpUrl = container.getAmqpUrl();
+        managementUrl = `http://guest:guest@${container.getHost()}:${container.getMappedPort(15672)}`;
       }
     } catch (error) {
       await stop();
@@ -99,7 +103,14 @@ export async function resolveInfrastructure(
   } as const;
   log(`PostgreSQL from ${sources.database}: ${redactUrl(databaseUrl)}`);
   log(`RabbitMQ from ${sources.broker}: ${redactUrl(amqpUrl)}`);
-  return { databaseUrl, amqpUrl, source: leastPresent(sources.database, sources.broker), sources, stop };
+  return {
+    databaseUrl,
+    amqpUrl,
+    ...(managementUrl === undefined ? {} : { managementUrl }),
+    source: leastPresent(sources.database, sources.broker),
+    sources,
+    stop,
+  };
 }
 
 /** The same server URL pointing at another database. */

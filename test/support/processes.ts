@@ -6,7 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { SignJWT } from 'jose';
+import { inheritedEnvironment } from './inherited-environment.js';
 
 /**
  * The real control-plane and agent processes, for e2e tests and the developer stack. Each runs as
@@ -20,24 +20,6 @@ const READY_TIMEOUT_MS = 30_000;
 const STOP_TIMEOUT_MS = 15_000;
 /** At least 16 characters, as the control plane requires of `JWT_SECRET`. */
 export const TEST_JWT_SECRET = 'meridian-test-secret-not-for-production';
-
-/** Variables that would change what the child talks to if inherited from the parent's shell. */
-const NOT_INHERITED = [
-  'DATABASE_URL',
-  'AMQP_URL',
-  'PORT',
-  'HOST',
-  'JWT_SECRET',
-  'JWKS_URL',
-  'JWT_ISSUER',
-  'JWT_AUDIENCE',
-  'TOPOLOGY_PREFIX',
-  'NODE_ID',
-  'ORG_ID',
-  'MAX_CONCURRENCY',
-  'LABELS',
-  'MIGRATE_ON_START',
-];
 
 export interface ProcessExit {
   code: number | null;
@@ -139,51 +121,49 @@ export async function startControlPlane(options: StartControlPlaneOptions): Prom
 /** Starts an agent and resolves once it logs that it started (connected to the broker). */
 export async function startAgent(options: StartAgentOptions): Promise<AgentProcess> {
   const labels = Object.entries(options.labels ?? {}).map(([key, value]) => `${key}=${value}`);
-  const child = spawnManaged(
-    `agent ${options.nodeId}`,
-    `${ROOT}agent`,
-    {
+  const child = await startAgentProcess({
+    name: `agent ${options.nodeId}`,
+    env: {
       AMQP_URL: options.amqpUrl,
       TOPOLOGY_PREFIX: options.prefix,
       NODE_ID: options.nodeId,
       ORG_ID: options.orgId,
       MAX_CONCURRENCY: String(options.maxConcurrency ?? 4),
       ...(labels.length > 0 ? { LABELS: labels.join(',') } : {}),
-      LOG_LEVEL: 'info',
       // A directory of its own unless the test gives one (to restart an agent on the same state).
       AGENT_DATA_DIR: mkdtempSync(join(tmpdir(), 'meridian-agent-')),
       ...options.env,
     },
+    onOutput: options.onOutput,
+    readyTimeoutMs: options.readyTimeoutMs,
+  });
+  return Object.assign(child, { nodeId: options.nodeId });
+}
+
+export interface StartAgentProcessOptions {
+  name: string;
+  /** The agent's whole configuration (nothing of it is inherited from the parent's shell). */
+  env: Record<string, string>;
+  onOutput?: OutputListener | undefined;
+  readyTimeoutMs?: number | undefined;
+}
+
+/**
+ * Starts an agent configured by `env` alone (an enrolled agent names no node: its credentials do)
+ * and resolves once it logs that it started.
+ */
+export async function startAgentProcess(options: StartAgentProcessOptions): Promise<ManagedProcess> {
+  const child = spawnManaged(
+    options.name,
+    `${ROOT}agent`,
+    { LOG_LEVEL: 'info', ...options.env },
     options.onOutput,
   );
   const timeoutMs = options.readyTimeoutMs ?? READY_TIMEOUT_MS;
   await untilReady(child, timeoutMs, "a log line with msg 'agent started'", () =>
     child.logs.some(isAgentStarted),
   );
-  return Object.assign(child, { nodeId: options.nodeId });
-}
-
-export interface SignTokenOptions {
-  secret: string;
-  orgId: string;
-  sub: string;
-  permissions: string[];
-  /** A jose time span such as `1h` or `30m`; default `1h`. */
-  expiresIn?: string;
-  issuer?: string;
-  audience?: string;
-}
-
-/** An HS256 bearer token with the claims the control plane reads (`sub`, `org_id`, `permissions`). */
-export async function signToken(options: SignTokenOptions): Promise<string> {
-  let jwt = new SignJWT({ org_id: options.orgId, permissions: options.permissions })
-    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-    .setSubject(options.sub)
-    .setIssuedAt()
-    .setExpirationTime(options.expiresIn ?? '1h');
-  if (options.issuer) jwt = jwt.setIssuer(options.issuer);
-  if (options.audience) jwt = jwt.setAudience(options.audience);
-  return jwt.sign(new TextEncoder().encode(options.secret));
+  return child;
 }
 
 /** Processes started here that have not exited yet (for leak checks in `afterEach`). */
@@ -230,9 +210,7 @@ function spawnManaged(
   env: Record<string, string>,
   onOutput: OutputListener | undefined,
 ): ManagedProcess {
-  const inherited = Object.fromEntries(
-    Object.entries(process.env).filter(([key]) => !NOT_INHERITED.includes(key)),
-  );
+  const inherited = inheritedEnvironment();
   const child = spawn(TSX, ['src/main.ts'], {
     cwd,
     env: { ...inherited, ...env },
