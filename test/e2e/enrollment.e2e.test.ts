@@ -13,6 +13,7 @@ import {
 } from '../support/enrolled-agent.js';
 import { findBrokerManagement } from '../support/find-broker-management.js';
 import { findFreePort } from '../support/processes.js';
+import { waitFor } from '../support/test-context.js';
 import { commandTask } from './stack.js';
 import { useSecureStack } from './secure-stack.js';
 
@@ -65,7 +66,10 @@ describe('enrollment end to end', () => {
 
     // The broker knows the node's own user, and the agent is connected as that user.
     expect(await brokerUserExists(stack.managementUrl, username)).toBe(true);
-    expect((await brokerConnections(stack.managementUrl, username)).length).toBeGreaterThan(0);
+    // (The management API lists a new connection once its statistics come, ~2 s later.)
+    await waitFor(async () => (await brokerConnections(stack.managementUrl, username)).length > 0, {
+      description: `a connection of ${username} listed`,
+    });
 
     // Signed commands reach it and its reports are believed: a task runs to the end.
     const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
