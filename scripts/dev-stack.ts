@@ -209,7 +209,7 @@ function printWelcome({ baseUrl, token, infra, databaseUrl, agent, management }:
   ];
   console.log(lines.join('\n'));
   // Last, where it is seen: the stack is not safe to expose.
-  if (!management.available) warn([...developmentModeWarning(management.reason), '']);
+  if (!management.available) warn(developmentModeWarning(management.reason));
 }
 
 function watchForCrash(child: ManagedProcess): void {
