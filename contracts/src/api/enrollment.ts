@@ -55,6 +55,7 @@ export const EnrollmentSchema = z.object({
   createdAt: z.string(),
   createdBy: z.string(),
   revokedAt: z.string().nullable(),
+  revokedBy: z.string().nullable(),
   /** active, used-up, expired or revoked. */
   status: z.enum(['active', 'used-up', 'expired', 'revoked']),
 });

@@ -8,6 +8,8 @@ import { transition, type TaskTransitionEvent, type TransitionResult } from './t
 export type GiveUpCause =
   /** Its node sent no heartbeat for `NODE_LOST_AFTER_SECONDS`. */
   | 'NodeLost'
+  /** Its node was revoked by an admin: handled as a lost node. */
+  | 'NodeRevoked'
   /** Its deadline (plus the grace period) passed. */
   | 'DeadlinePassed';
 
@@ -44,7 +46,7 @@ export function decideGiveUp(
   if (isExecutionFinished(execution.status)) {
     return { kind: 'skip', reason: `execution already ${execution.status}` };
   }
-  const retryable = cause === 'NodeLost' || context.retryPolicy.retryOnTimeout;
+  const retryable = cause !== 'DeadlinePassed' || context.retryPolicy.retryOnTimeout;
   const retry = retryOf(retryable, task, context);
   const executionId = execution.id;
   const event = eventOf(cause, executionId, retry.at);
@@ -52,7 +54,7 @@ export function decideGiveUp(
   const applies = moved?.result.ok ?? false;
   return {
     kind: 'give-up',
-    executionStatus: cause === 'NodeLost' ? 'AgentLost' : 'Timeout',
+    executionStatus: cause === 'DeadlinePassed' ? 'Timeout' : 'AgentLost',
     task: moved,
     retryAt: applies ? retry.at : null,
     maxRetriesReached: applies && retry.maxRetriesReached,
@@ -62,6 +64,7 @@ export function decideGiveUp(
 function eventOf(cause: GiveUpCause, executionId: string, retryAt: Date | null): TaskTransitionEvent {
   switch (cause) {
     case 'NodeLost':
+    case 'NodeRevoked':
       return { type: 'LoseNode', executionId, retryAt };
     case 'DeadlinePassed':
       return { type: 'TimeOut', executionId, retryAt };
