@@ -21,6 +21,9 @@ interface Queryable {
   query(sql: string, params?: unknown[]): Promise<unknown>;
 }
 
+// An UPDATE … RETURNING is run inside `WITH … SELECT`: TypeORM answers a bare UPDATE with
+// [rows, count] rather than the rows.
+
 const COLUMNS = `node_id, org_id, broker_username, password_hash, enrollment_id, version, synced_version,
   sync_attempts, next_sync_at, last_sync_error, created_at, rotated_at, revoked_at`;
 
@@ -108,9 +111,12 @@ export async function rotateCredentialPassword(
 ): Promise<CredentialRow> {
   const row = await one(
     manager,
-    `UPDATE node_credentials SET password_hash = $2, version = version + 1, rotated_at = $3, next_sync_at = $3,
-            sync_attempts = 0, last_sync_error = NULL
-      WHERE node_id = $1 RETURNING ${COLUMNS}`,
+    `WITH rotated AS (
+       UPDATE node_credentials SET password_hash = $2, version = version + 1, rotated_at = $3, next_sync_at = $3,
+              sync_attempts = 0, last_sync_error = NULL
+        WHERE node_id = $1 RETURNING ${COLUMNS}
+     )
+     SELECT * FROM rotated`,
     [nodeId, passwordHash, now],
   );
   return row!;
@@ -125,9 +131,12 @@ export async function revokeCredential(
 ): Promise<CredentialRow | null> {
   return one(
     manager,
-    `UPDATE node_credentials SET revoked_at = $3, version = version + 1, next_sync_at = $3, sync_attempts = 0,
-            last_sync_error = NULL
-      WHERE node_id = $1 AND org_id = $2 AND revoked_at IS NULL RETURNING ${COLUMNS}`,
+    `WITH revoked AS (
+       UPDATE node_credentials SET revoked_at = $3, version = version + 1, next_sync_at = $3, sync_attempts = 0,
+              last_sync_error = NULL
+        WHERE node_id = $1 AND org_id = $2 AND revoked_at IS NULL RETURNING ${COLUMNS}
+     )
+     SELECT * FROM revoked`,
     [nodeId, orgId, now],
   );
 }

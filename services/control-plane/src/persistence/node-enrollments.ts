@@ -113,9 +113,12 @@ export async function revokeEnrollment(
 ): Promise<EnrollmentRow | null> {
   const [row] = await rows(
     db,
-    `UPDATE node_enrollments SET revoked_at = coalesce(revoked_at, $3), revoked_by = coalesce(revoked_by, $4)
-      WHERE id = $1 AND org_id = $2
-     RETURNING ${COLUMNS}`,
+    `WITH revoked AS (
+       UPDATE node_enrollments SET revoked_at = coalesce(revoked_at, $3), revoked_by = coalesce(revoked_by, $4)
+        WHERE id = $1 AND org_id = $2
+       RETURNING ${COLUMNS}
+     )
+     SELECT * FROM revoked`,
     [id, orgId, now, revokedBy],
   );
   return row ?? null;
