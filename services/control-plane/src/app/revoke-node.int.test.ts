@@ -71,7 +71,7 @@ describe('revoking a node', () => {
     expect(events).toEqual([
       expect.objectContaining({
         actor: 'system:node-revocation',
-        data: expect.objectContaining({ nodeId: revoked, revokedBy: 'user-1' }),
+        data: expect.objectContaining({ nodeId: revoked, revokedBy: 'user-1' }) as unknown,
       }),
     ]);
     const cancels = await api.deps.dataSource.query<{ message_id: string }[]>(

@@ -55,7 +55,8 @@ export async function createEnrollmentTestApi(databaseUrl: string) {
       headers,
       ...(options.body === undefined ? {} : { body: JSON.stringify(options.body) }),
     });
-    return { status: response.status, headers: response.headers, body: (await response.json()) as unknown };
+    const body: unknown = await response.json();
+    return { status: response.status, headers: response.headers, body };
   };
 
   const createToken = async (orgId: string, body: Record<string, unknown>): Promise<CreatedEnrollment> => {

@@ -82,7 +82,7 @@ describe('enrollment with a node id', () => {
           enrollmentId: created.id,
           hostname: 'web-1.local',
           reenrolled: false,
-        }),
+        }) as unknown,
       }),
     ]);
     const enrollment = await api.request('GET', `/nodes/enrollments/${created.id}`, { orgId });
