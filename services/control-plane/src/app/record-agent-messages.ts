@@ -77,15 +77,15 @@ export async function recordReceivedMessages(
     const results = new Map<string, RecordResult>();
     const beats: { heartbeat: AgentHeartbeat; occurredAt: Date }[] = [];
     const about: { message: ExecutionMessage; sender: AcceptedSender; index: number }[] = [];
-    const seen = new Set<string>(); // copies of one message in a batch are applied once
+    const firstCopy = new Map<string, number>(); // copies of one message in a batch are applied once
     received.forEach(({ message }, index) => {
       const decision = decisions[index]!;
       if (decision.kind === 'refused') {
         refused.set(index, { messageId: message.messageId, outcome: 'refused', reason: decision.reason });
         return;
       }
-      if (seen.has(message.messageId)) return;
-      seen.add(message.messageId);
+      if (firstCopy.has(message.messageId)) return;
+      firstCopy.set(message.messageId, index);
       if (message.type === 'AgentHeartbeat') {
         const heartbeat = { ...message.payload, orgId: decision.orgId ?? message.payload.orgId };
         beats.push({ heartbeat, occurredAt: new Date(message.occurredAt) });
@@ -124,6 +124,7 @@ export async function recordReceivedMessages(
     return received.map(
       ({ message }, index) =>
         refused.get(index) ??
+        refused.get(firstCopy.get(message.messageId)!) ??
         results.get(message.messageId) ?? { messageId: message.messageId, outcome: 'duplicate' },
     );
   });
