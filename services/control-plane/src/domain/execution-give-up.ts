@@ -11,7 +11,9 @@ export type GiveUpCause =
   /** Its node was revoked by an admin: handled as a lost node. */
   | 'NodeRevoked'
   /** Its deadline (plus the grace period) passed. */
-  | 'DeadlinePassed';
+  | 'DeadlinePassed'
+  /** Its node refused the ExecuteTask (a CommandRejected report) before accepting it. */
+  | 'CommandRejected';
 
 export interface GiveUpExecution {
   id: string;
@@ -24,7 +26,7 @@ export type GiveUpDecision =
   | { kind: 'skip'; reason: string }
   | {
       kind: 'give-up';
-      executionStatus: Extract<ExecutionStatus, 'AgentLost' | 'Timeout'>;
+      executionStatus: Extract<ExecutionStatus, 'AgentLost' | 'Timeout' | 'Failed'>;
       /** The task event and the state machine's answer; null when the execution is not current. */
       task: { event: TaskTransitionEvent; result: TransitionResult } | null;
       retryAt: Date | null;
@@ -35,7 +37,7 @@ export type GiveUpDecision =
  * Decides what ending an execution without its agent's report does. The execution ends (its slot
  * is freed) whatever the task's state; the task moves only if this is its current execution and
  * the state machine allows it: to Retrying when its policy has a retry left, else to Failed (lost
- * node) or Timeout. A timeout is retryable only when `retryOnTimeout` is set.
+ * node, refused command) or Timeout. A timeout is retryable only when `retryOnTimeout` is set.
  */
 export function decideGiveUp(
   cause: GiveUpCause,
@@ -54,12 +56,19 @@ export function decideGiveUp(
   const applies = moved?.result.ok ?? false;
   return {
     kind: 'give-up',
-    executionStatus: cause === 'DeadlinePassed' ? 'Timeout' : 'AgentLost',
+    executionStatus: EXECUTION_STATUS[cause],
     task: moved,
     retryAt: applies ? retry.at : null,
     maxRetriesReached: applies && retry.maxRetriesReached,
   };
 }
+
+const EXECUTION_STATUS = {
+  NodeLost: 'AgentLost',
+  NodeRevoked: 'AgentLost',
+  DeadlinePassed: 'Timeout',
+  CommandRejected: 'Failed',
+} as const satisfies Record<GiveUpCause, ExecutionStatus>;
 
 function eventOf(cause: GiveUpCause, executionId: string, retryAt: Date | null): TaskTransitionEvent {
   switch (cause) {
@@ -68,6 +77,8 @@ function eventOf(cause: GiveUpCause, executionId: string, retryAt: Date | null):
       return { type: 'LoseNode', executionId, retryAt };
     case 'DeadlinePassed':
       return { type: 'TimeOut', executionId, retryAt };
+    case 'CommandRejected':
+      return { type: 'Fail', executionId, retryAt };
     default:
       return assertNever(cause);
   }
