@@ -4,6 +4,7 @@ import '@hono/zod-openapi';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
+import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { topology as buildTopology } from '@meridian/contracts/topology';
 import type { AppDeps } from './app/app-deps.js';
 import { loadCommandKeyring, type CommandKeyring } from './security/command-keyring.js';
@@ -12,18 +13,21 @@ import { dispatchPendingTasks } from './app/dispatch-pending-tasks.js';
 import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
 import { purgeExpiredRecords } from './app/purge-expired-records.js';
 import { readExecutionLog } from './app/read-execution-log.js';
-import { recordAgentMessages } from './app/record-agent-messages.js';
+import { recordReceivedMessages } from './app/record-agent-messages.js';
+import type { Received } from './app/resolve-senders.js';
+import { CONTROL_PLANE } from './domain/sender-decision.js';
 import { recordDeadLetter } from './app/dead-letters/record-dead-letter.js';
 import { appSettingsFrom } from './app-settings.js';
 import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
 import { createApp } from './http/create-app.js';
-import { storeLogChunks } from './logs/store/store-log-chunks.js';
+import { storeReceivedLogChunks } from './logs/store/store-log-chunks.js';
 import { LiveLogSubscriptions } from './logs/stream/live-subscriptions.js';
 import { createLogStreamServer } from './logs/stream/log-stream-server.js';
 import { logStreamSettingsFrom } from './logs/stream/log-stream-settings.js';
 import { startAgentEventsConsumer } from './messaging/agent-events.consumer.js';
 import { createBrokerConnection } from './messaging/broker-connection.js';
+import { createBrokerManagement } from './messaging/broker-management.js';
 import { controlPlaneDeclarations } from './messaging/broker-topology.js';
 import { ConsumerStates } from './messaging/consumer-states.js';
 import { createDeadLetterPublisher } from './messaging/dead-letter.js';
@@ -35,6 +39,7 @@ import { createDataSource } from './persistence/data-source.js';
 import { runMigrations } from './persistence/migrate.js';
 import { NotificationListener } from './persistence/notification-listener.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
+import { createCredentialsSync } from './scheduler/credentials-sync.js';
 import { createLostNodeSweep } from './scheduler/lost-node-sweep.js';
 import { WorkLoop } from './scheduler/work-loop.js';
 
@@ -76,7 +81,11 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     keyring: loadKeyring(config, logger),
     ...appSettingsFrom(config),
+    brokerManagement: config.BROKER_MANAGEMENT_URL
+      ? createBrokerManagement({ url: config.BROKER_MANAGEMENT_URL, vhost: config.BROKER_VHOST })
+      : undefined,
   };
+  if (!deps.brokerManagement) logger.warn('no BROKER_MANAGEMENT_URL: agent enrollment answers 503');
 
   const connection = createBrokerConnection(config.AMQP_URL, logger);
   const declarations = controlPlaneDeclarations(topology);
@@ -93,7 +102,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   // Dead letters go out on a channel of their own, never on the one that sends commands.
   const deadLetterPublisher = createDeadLetterPublisher(connection, topology);
 
-  const record = (messages: Parameters<typeof recordAgentMessages>[1]) => recordAgentMessages(deps, messages);
+  const record = (received: Received<AgentMessage>[]) => recordReceivedMessages(deps, received);
   const relay = startOutboxRelay({
     dataSource,
     connection,
@@ -104,9 +113,14 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     intervalMs: config.POLL_INTERVAL_MS,
     publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
     random: Math.random,
+    commandSigning: {
+      key: deps.keyring.signing,
+      ttlSeconds: deps.security.commandTtlSeconds,
+      now: () => systemClock.now(),
+    },
     onReturned: async (commands) => {
       const reports = reportsForReturnedCommands(commands, systemClock.now());
-      if (reports.length > 0) await record(reports);
+      if (reports.length > 0) await record(reports.map((message) => ({ message, sender: CONTROL_PLANE })));
     },
   });
   const dispatcher = new WorkLoop({
@@ -151,6 +165,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     prefetch: config.CONSUMER_PREFETCH,
     batchSize: config.CONSUMER_BATCH_SIZE,
     logger,
+    keyring: deps.keyring,
     record,
   });
   const logs = config.CONSUME_LOGS
@@ -161,7 +176,8 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
         prefetch: config.LOG_CONSUMER_PREFETCH,
         batchSize: config.LOG_CONSUMER_BATCH_SIZE,
         logger,
-        store: (chunks) => storeLogChunks(deps, chunks, { maxBytes: config.EXECUTION_LOG_MAX_BYTES }),
+        keyring: deps.keyring,
+        store: (chunks) => storeReceivedLogChunks(deps, chunks, { maxBytes: config.EXECUTION_LOG_MAX_BYTES }),
       })
     : undefined;
   consumers.track('agent-events', agentEvents.consumer);
@@ -176,6 +192,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     bodyMaxBytes: config.DEAD_LETTER_BODY_MAX_BYTES,
     store: (record) => recordDeadLetter(deps, record),
+    verifyKeys: deps.keyring.verifyKeys,
   });
   deadLetters.consumers.forEach((consumer, index) =>
     consumers.track(`dead-letters-${index === 0 ? 'agent-events' : 'logs'}`, consumer),
@@ -184,6 +201,8 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   deadlineSweep.start();
   lostNodeSweep.start();
   retention.start();
+  const credentialsSync = createCredentialsSync(deps);
+  credentialsSync.start();
 
   let shuttingDown = false;
   const auth = createAuthenticator({
@@ -226,7 +245,12 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await agentEvents.close(); // stops waiting for an absent database: what waits is requeued
       await logs?.close();
       await deadLetters.close();
-      await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
+      await Promise.all([
+        dispatcher.stop(false),
+        deadlineSweep.stop(false),
+        retention.stop(false),
+        credentialsSync.stop(false),
+      ]);
       await lostNodeSweep.stop(false);
       await relay.stop(true);
       await listener.stop();

@@ -31,11 +31,18 @@ describe('decideGiveUp', () => {
     ['NodeLost', 'Running', true, 'Running', 0, false, 'AgentLost', 'Retrying', 5_000, false],
     ['NodeLost', 'Cancelling', true, 'Cancelled', 0, true, 'AgentLost', 'rejected', null, false],
     ['NodeLost', 'Running', false, 'Scheduled', 0, true, 'AgentLost', null, null, false],
+    ['NodeRevoked', 'Dispatched', true, 'Scheduled', 0, true, 'AgentLost', 'Retrying', 5_000, false],
+    ['NodeRevoked', 'Running', true, 'Running', 0, false, 'AgentLost', 'Retrying', 5_000, false],
+    ['NodeRevoked', 'Running', true, 'Running', 3, true, 'AgentLost', 'Failed', null, true],
+    ['NodeRevoked', 'Cancelling', true, 'Cancelled', 0, true, 'AgentLost', 'rejected', null, false],
     ['DeadlinePassed', 'Running', true, 'Running', 0, true, 'Timeout', 'Retrying', 5_000, false],
     ['DeadlinePassed', 'Running', true, 'Running', 3, true, 'Timeout', 'Timeout', null, true],
     ['DeadlinePassed', 'Running', true, 'Running', 0, false, 'Timeout', 'Timeout', null, false],
     ['DeadlinePassed', 'Accepted', true, 'Scheduled', 2, true, 'Timeout', 'Retrying', 120_000, false],
     ['DeadlinePassed', 'Cancelling', true, 'Cancelled', 0, true, 'Timeout', 'rejected', null, false],
+    ['CommandRejected', 'Dispatched', true, 'Scheduled', 0, false, 'Failed', 'Retrying', 5_000, false],
+    ['CommandRejected', 'Dispatched', true, 'Scheduled', 3, true, 'Failed', 'Failed', null, true],
+    ['CommandRejected', 'Dispatched', false, 'Scheduled', 0, true, 'Failed', null, null, false],
   ] as const)(
     '%s of a %s execution (current %s) of a %s task, %i retries used, retry on timeout %s → %s, task %s',
     (

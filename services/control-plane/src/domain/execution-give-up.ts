@@ -8,8 +8,12 @@ import { transition, type TaskTransitionEvent, type TransitionResult } from './t
 export type GiveUpCause =
   /** Its node sent no heartbeat for `NODE_LOST_AFTER_SECONDS`. */
   | 'NodeLost'
+  /** Its node was revoked by an admin: handled as a lost node. */
+  | 'NodeRevoked'
   /** Its deadline (plus the grace period) passed. */
-  | 'DeadlinePassed';
+  | 'DeadlinePassed'
+  /** Its node refused the ExecuteTask (a CommandRejected report) before accepting it. */
+  | 'CommandRejected';
 
 export interface GiveUpExecution {
   id: string;
@@ -22,7 +26,7 @@ export type GiveUpDecision =
   | { kind: 'skip'; reason: string }
   | {
       kind: 'give-up';
-      executionStatus: Extract<ExecutionStatus, 'AgentLost' | 'Timeout'>;
+      executionStatus: Extract<ExecutionStatus, 'AgentLost' | 'Timeout' | 'Failed'>;
       /** The task event and the state machine's answer; null when the execution is not current. */
       task: { event: TaskTransitionEvent; result: TransitionResult } | null;
       retryAt: Date | null;
@@ -33,7 +37,7 @@ export type GiveUpDecision =
  * Decides what ending an execution without its agent's report does. The execution ends (its slot
  * is freed) whatever the task's state; the task moves only if this is its current execution and
  * the state machine allows it: to Retrying when its policy has a retry left, else to Failed (lost
- * node) or Timeout. A timeout is retryable only when `retryOnTimeout` is set.
+ * node, refused command) or Timeout. A timeout is retryable only when `retryOnTimeout` is set.
  */
 export function decideGiveUp(
   cause: GiveUpCause,
@@ -44,7 +48,7 @@ export function decideGiveUp(
   if (isExecutionFinished(execution.status)) {
     return { kind: 'skip', reason: `execution already ${execution.status}` };
   }
-  const retryable = cause === 'NodeLost' || context.retryPolicy.retryOnTimeout;
+  const retryable = cause !== 'DeadlinePassed' || context.retryPolicy.retryOnTimeout;
   const retry = retryOf(retryable, task, context);
   const executionId = execution.id;
   const event = eventOf(cause, executionId, retry.at);
@@ -52,19 +56,29 @@ export function decideGiveUp(
   const applies = moved?.result.ok ?? false;
   return {
     kind: 'give-up',
-    executionStatus: cause === 'NodeLost' ? 'AgentLost' : 'Timeout',
+    executionStatus: EXECUTION_STATUS[cause],
     task: moved,
     retryAt: applies ? retry.at : null,
     maxRetriesReached: applies && retry.maxRetriesReached,
   };
 }
 
+const EXECUTION_STATUS = {
+  NodeLost: 'AgentLost',
+  NodeRevoked: 'AgentLost',
+  DeadlinePassed: 'Timeout',
+  CommandRejected: 'Failed',
+} as const satisfies Record<GiveUpCause, ExecutionStatus>;
+
 function eventOf(cause: GiveUpCause, executionId: string, retryAt: Date | null): TaskTransitionEvent {
   switch (cause) {
     case 'NodeLost':
+    case 'NodeRevoked':
       return { type: 'LoseNode', executionId, retryAt };
     case 'DeadlinePassed':
       return { type: 'TimeOut', executionId, retryAt };
+    case 'CommandRejected':
+      return { type: 'Fail', executionId, retryAt };
     default:
       return assertNever(cause);
   }
