@@ -11,6 +11,7 @@ import {
   heartbeatPayload,
   processedMessages,
   waitForDeadLetters,
+  type DeadLetterRow,
 } from '../support/forged-messages.js';
 import type { EnrolledAgent } from '../support/enrolled-agent.js';
 import { commandTask } from './stack.js';
@@ -54,6 +55,13 @@ afterAll(async () => {
 });
 
 const usernameOf = (agent: EnrolledAgent) => agent.credentials.broker.username;
+
+/** Dead letters as `{ sender: { messageId: reason } }`: who was refused, for what. */
+function reasonsBySender(rows: readonly DeadLetterRow[]) {
+  const bySender: Record<string, Record<string, string>> = {};
+  for (const row of rows) (bySender[row.sender ?? '(none)'] ??= {})[row.message_id] = row.reason;
+  return bySender;
+}
 
 /** A task pinned to B that runs until the test creates `release`; resolves once it runs. */
 async function runningTaskOnB(name: string) {
@@ -191,8 +199,15 @@ describe("node A's broker login", () => {
       expect(refused).toBeUndefined(); // the broker lets A speak; the control plane must not believe it
     }
     const ids = [speakingForB.messageId, inItsOwnName.messageId];
-    const deadLetters = await waitForDeadLetters(stack.db, ids);
-    for (const row of deadLetters) expect(row.sender).toBe(usernameOf(a));
+    const reasons = reasonsBySender(await waitForDeadLetters(stack.db, ids));
+    expect(reasons).toEqual({
+      [usernameOf(a)]: {
+        [speakingForB.messageId]: expect.stringMatching(`may not speak for node ${b.nodeId}`) as unknown,
+        [inItsOwnName.messageId]: expect.stringMatching(
+          `does not run execution ${task.executionId}`,
+        ) as unknown,
+      },
+    });
     // Refused before its message id was claimed: nothing consumed, no sequence touched.
     expect(await processedMessages(stack.db, ids)).toEqual([]);
     expect((await stack.api<{ status: string }>('GET', `/api/v1/tasks/${task.taskId}`)).body.status).toBe(
@@ -226,8 +241,15 @@ describe("node A's broker login", () => {
         }),
       );
     }
-    const deadLetters = await waitForDeadLetters(stack.db, [ownNodeOtherOrg.messageId, nodeB.messageId]);
-    for (const row of deadLetters) expect(row.sender).toBe(usernameOf(a));
+    const reasons = reasonsBySender(
+      await waitForDeadLetters(stack.db, [ownNodeOtherOrg.messageId, nodeB.messageId]),
+    );
+    expect(reasons).toEqual({
+      [usernameOf(a)]: {
+        [ownNodeOtherOrg.messageId]: expect.stringMatching('another organisation') as unknown,
+        [nodeB.messageId]: expect.stringMatching(b.nodeId) as unknown,
+      },
+    });
 
     const victim = await stack.tokenFor(otherOrg);
     for (const node of [a, b]) {
@@ -270,10 +292,11 @@ describe('forgeries that worked through the shared login before per-node credent
       );
       expect(refused).toBeUndefined();
     }
-    await waitForDeadLetters(
+    const refusals = await waitForDeadLetters(
       stack.db,
       messages.map((m) => m.messageId),
     );
+    for (const row of refusals) expect(row.reason).toMatch(/unenrolled sender/);
     const other = await stack.tokenFor(otherOrg);
     expect((await stack.api('GET', `/api/v1/nodes/${ghost}`, { token: other })).status).toBe(404);
     expect((await stack.api('GET', `/api/v1/nodes/${b.nodeId}`, { token: other })).status).toBe(404);
@@ -304,7 +327,8 @@ describe('forgeries that worked through the shared login before per-node credent
         type: 'TaskProgress',
       }),
     );
-    await waitForDeadLetters(stack.db, [forged.messageId]);
+    const [refusal] = await waitForDeadLetters(stack.db, [forged.messageId]);
+    expect(refusal?.reason).toMatch(/unenrolled sender/);
     expect(await processedMessages(stack.db, [forged.messageId])).toEqual([]);
 
     await expectRealCompletion(task);

@@ -173,12 +173,17 @@ describe("commands put into B's work queue", () => {
       headers: forgery.headers,
     });
 
-    const rejection = await waitForCommandRejection(stack.db, {
-      nodeId: b.nodeId,
-      commandMessageId: forgery.messageId,
-      code,
-    });
-    expect(rejection.details).toContain(code);
+    const rejection = await waitForCommandRejection(stack.db, b.nodeId, forgery.messageId);
+    expect(rejection).toMatchObject({ code, commandType: 'ExecuteTask', executionId: done.executionId });
+    // The task's history shows it too: the refusal named the task's execution.
+    const events = await stack.api<{ items: { type: string; data: { commandMessageId?: string } }[] }>(
+      'GET',
+      `/api/v1/tasks/${done.taskId}/events`,
+    );
+    const rejected = events.body.items.filter(
+      (event) => event.type === 'CommandRejected' && event.data.commandMessageId === forgery.messageId,
+    );
+    expect(rejected).toHaveLength(1);
     await b.waitForLog(
       (entry) =>
         Number(entry['level']) >= 40 &&
@@ -224,10 +229,10 @@ describe("commands put into B's work queue", () => {
       messageId,
       type: 'CancelTask',
     });
-    await waitForCommandRejection(stack.db, {
-      nodeId: b.nodeId,
-      commandMessageId: messageId,
+    expect(await waitForCommandRejection(stack.db, b.nodeId, messageId)).toMatchObject({
       code: 'missing-signature',
+      commandType: 'CancelTask',
+      executionId,
     });
 
     expect((await stack.api<{ status: string }>('GET', `/api/v1/tasks/${created.body.id}`)).body.status).toBe(
