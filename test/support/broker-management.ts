@@ -52,6 +52,13 @@ export async function brokerConnections(managementUrl: string, user?: string): P
   return user === undefined ? all : all.filter((connection) => connection.user === user);
 }
 
+/** Closes one connection, as an operator may (the client sees it forced shut). */
+export async function closeBrokerConnection(managementUrl: string, name: string): Promise<void> {
+  const path = `/api/connections/${encodeURIComponent(name)}`;
+  const { status } = await managementRequest(managementUrl, 'DELETE', path);
+  if (status >= 300 && status !== 404) throw new Error(`DELETE ${path} answered ${status}`);
+}
+
 export async function brokerUserExists(managementUrl: string, user: string): Promise<boolean> {
   const { status } = await managementRequest(managementUrl, 'GET', `/api/users/${encodeURIComponent(user)}`);
   if (status !== 200 && status !== 404) throw new Error(`GET /api/users/${user} answered ${status}`);

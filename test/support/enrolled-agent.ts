@@ -123,15 +123,25 @@ export interface CliResult {
 }
 
 /** `npm run agent:enroll -- --token T --url U --data-dir D`, to its end. */
-export async function enrollWithCli(options: {
+export function enrollWithCli(options: {
   token: string;
   controlPlaneUrl: string;
   dataDir: string;
 }): Promise<CliResult> {
+  return runAgentCli('agent:enroll', [
+    ...['--token', options.token, '--url', options.controlPlaneUrl],
+    ...['--data-dir', options.dataDir],
+  ]);
+}
+
+/** `npm run agent:rotate-credentials -- --data-dir D`, to its end: a new broker password. */
+export function rotateWithCli(options: { dataDir: string }): Promise<CliResult> {
+  return runAgentCli('agent:rotate-credentials', ['--data-dir', options.dataDir]);
+}
+
+async function runAgentCli(script: string, args: string[]): Promise<CliResult> {
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const args = ['run', '--silent', 'agent:enroll', '--'];
-  args.push('--token', options.token, '--url', options.controlPlaneUrl, '--data-dir', options.dataDir);
-  const child = spawn(npm, args, {
+  const child = spawn(npm, ['run', '--silent', script, '--', ...args], {
     cwd: ROOT,
     env: inheritedEnvironment(),
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,9 @@ import {
   brokerConnections,
   brokerQueueExists,
   brokerUserExists,
+  closeBrokerConnection,
 } from '../support/broker-management.js';
+import { readAgentCredentials, rotateWithCli } from '../support/enrolled-agent.js';
 import { connectAs } from '../support/amqp-as.js';
 import { waitFor } from '../support/test-context.js';
 import { commandTask } from './stack.js';
@@ -53,9 +55,10 @@ describe('revoking a node', () => {
     expect(created.status).toBe(201);
     await stack.waitForStatus(created.body.id, ['Running']);
     const [first] = await executionsOf(created.body.id);
-    // Whichever node took the task is revoked; the other one must finish it.
-    const revoked = [stack.agent('a'), stack.agent('b')].find((agent) => agent.nodeId === first!.nodeId)!;
-    const other = [stack.agent('a'), stack.agent('b')].find((agent) => agent !== revoked)!;
+    // Whichever node took the task is revoked; another one must finish it.
+    const revoked = [...stack.agents.values()].find((agent) => agent.nodeId === first!.nodeId)!;
+    const others = [...stack.agents.values()].filter((agent) => agent !== revoked);
+    const other = others[0]!;
     const username = revoked.credentials.broker.username;
     const { password } = revoked.credentials.broker;
     // Connections held under each node's own login, as its agent holds one: watched for the cut.
@@ -106,16 +109,16 @@ describe('revoking a node', () => {
       expect(await brokerQueueExists(stack.managementUrl, queue), queue).toBe(false);
     }
 
-    // Its execution was given up as a lost node's; the retry runs on the other node and completes.
+    // Its execution was given up as a lost node's; the retry runs on another node and completes.
     const retried = await waitFor(
       async () => {
         const runs = await executionsOf(created.body.id);
         return runs.length >= 2 && runs.at(-1)!.status === 'Running' ? runs : undefined;
       },
-      { timeoutMs: 20_000, description: 'the retry to run on the other node' },
+      { timeoutMs: 20_000, description: 'the retry to run on another node' },
     );
     expect(retried[0]).toMatchObject({ nodeId: revoked.nodeId, status: 'AgentLost' });
-    expect(retried.at(-1)!.nodeId).toBe(other.nodeId);
+    expect(others.map((agent) => agent.nodeId)).toContain(retried.at(-1)!.nodeId);
     await writeFile(release, '');
     expect(await stack.waitForStatus(created.body.id, ['Completed', 'Failed', 'Timeout'])).toMatchObject({
       status: 'Completed',
@@ -141,6 +144,64 @@ describe('revoking a node', () => {
       body: commandTask(['echo', 'after']),
     });
     await stack.waitForStatus(later.body.id, ['Completed']);
-    expect((await executionsOf(later.body.id)).map((run) => run.nodeId)).toEqual([other.nodeId]);
+    const [laterRun] = await executionsOf(later.body.id);
+    expect(others.map((agent) => agent.nodeId)).toContain(laterRun?.nodeId);
+  });
+});
+
+describe("rotating a node's credentials", () => {
+  it('gives it a new broker password without losing its work; the old one is refused and the agent logs in with the new one at its next reconnect', async () => {
+    const agent = await stack.startAgent('rotating');
+    const release = join(folder, 'release-rotation');
+    const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
+      body: commandTask(`while [ ! -e '${release}' ]; do sleep 0.1; done; echo kept`, {
+        nodeId: agent.nodeId,
+      }),
+    });
+    await stack.waitForStatus(created.body.id, ['Running']);
+    const before = agent.credentials.broker;
+
+    const rotated = await rotateWithCli({ dataDir: agent.dataDir });
+    expect(rotated.code, `${rotated.stdout}\n${rotated.stderr}`).toBe(0);
+    const after = readAgentCredentials(agent.dataDir).broker;
+    expect(after.username).toBe(before.username);
+    expect(after.password).not.toBe(before.password);
+    // The broker has the new password by the time the rotation answers.
+    await expect(connectAs(amqpUrlAs(stack.amqpUrl, before.username, before.password))).rejects.toThrow(
+      /403|ACCESS.REFUSED/,
+    );
+    await (await connectAs(amqpUrlAs(stack.amqpUrl, after.username, after.password))).close();
+
+    // Its connection is cut: it can only come back with the password in its file.
+    const cut = await waitFor(
+      async () => {
+        const listed = await brokerConnections(stack.managementUrl, after.username);
+        return listed.length > 0 ? listed : undefined;
+      },
+      { timeoutMs: 15_000, description: `a connection of ${after.username} listed` },
+    );
+    for (const connection of cut) await closeBrokerConnection(stack.managementUrl, connection.name);
+    const cutNames = new Set(cut.map((connection) => connection.name));
+    await waitFor(
+      async () =>
+        (await brokerConnections(stack.managementUrl, after.username)).some((c) => !cutNames.has(c.name)),
+      { timeoutMs: 30_000, description: `${after.username} to connect again` },
+    );
+
+    await writeFile(release, '');
+    expect(await stack.waitForStatus(created.body.id, ['Completed', 'Failed', 'Timeout'])).toMatchObject({
+      status: 'Completed',
+    });
+    const runs = await stack.api<{ items: { status: string; output: string }[] }>(
+      'GET',
+      `/api/v1/tasks/${created.body.id}/executions`,
+    );
+    expect(runs.body.items).toEqual([expect.objectContaining({ status: 'Completed', output: 'kept\n' })]);
+    const { rows } = await stack.db.query(
+      `SELECT 1 FROM node_events WHERE node_id = $1 AND type = 'CredentialsRotated'`,
+      [agent.nodeId],
+    );
+    expect(rows).toHaveLength(1);
+    await stack.waitForNodeStatus(agent.nodeId, 'online');
   });
 });
