@@ -145,6 +145,9 @@ describe('revoking a node', () => {
     });
     await stack.waitForStatus(later.body.id, ['Completed']);
     const [laterRun] = await executionsOf(later.body.id);
+    // Switched off, as a revoked machine would be: on SIGTERM it would spend its bounded shutdown
+    // (grace, kill grace, 10 s) waiting for a broker that no longer lets it in.
+    await revoked.stop('SIGKILL');
     expect(others.map((agent) => agent.nodeId)).toContain(laterRun?.nodeId);
   });
 });
