@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { Connection } from 'rabbitmq-client';
 import type { Logger } from 'pino';
 
@@ -37,22 +38,37 @@ export function createConnection(
   // noDelay: reports are small frames; with Nagle's algorithm on, one waits for the broker's
   // delayed ACK (~40 ms) whenever another is in flight.
   const connection = new Connection({ url, connectionName, ...BROKER_RECONNECT_BACKOFF, noDelay: true });
-  if (options.login) readLoginBeforeEachReconnect(connection, options.login);
-  connection.on('error', (error: unknown) => {
-    if (isLoginRefused(error)) {
-      logger.error(
-        { err: error },
-        `the broker refused the agent's login; retrying. ${options.loginRefusedHint}`,
-      );
-    } else {
-      logger.warn({ err: error }, 'broker connection error; reconnecting');
-    }
+  // rabbitmq-client reports only the first failure of a series; refusals are caught on each attempt.
+  let lastRefusalLogged = Number.NEGATIVE_INFINITY;
+  const loginRefused = (error: unknown) => {
+    if (Date.now() - lastRefusalLogged < LOGIN_REFUSED_LOG_INTERVAL_MS) return;
+    lastRefusalLogged = Date.now();
+    logger.error(
+      { err: error },
+      `the broker refused the agent's login; retrying. ${options.loginRefusedHint}`,
+    );
+  };
+  hookConnectionAttempts(connection, {
+    login: options.login,
+    onAttemptError: (error) => {
+      if (isLoginRefused(error)) loginRefused(error);
+    },
   });
-  connection.on('connection', () => logger.info('connected to the broker'));
+  connection.on('error', (error: unknown) => {
+    if (isLoginRefused(error)) loginRefused(error);
+    else logger.warn({ err: error }, 'broker connection error; reconnecting');
+  });
+  connection.on('connection', () => {
+    lastRefusalLogged = Number.NEGATIVE_INFINITY;
+    logger.info('connected to the broker');
+  });
   connection.on('connection.blocked', (reason) => logger.warn({ reason }, 'broker blocked publishing'));
   connection.on('connection.unblocked', () => logger.info('broker unblocked publishing'));
   return connection;
 }
+
+/** A refused login is retried every couple of seconds; it is logged at most this often. */
+const LOGIN_REFUSED_LOG_INTERVAL_MS = 30_000;
 
 export function isLoginRefused(error: unknown): boolean {
   return error instanceof Error && (error as Error & { code?: unknown }).code === 'ACCESS_REFUSED';
@@ -66,11 +82,15 @@ interface ConnectionInternals {
 
 /**
  * rabbitmq-client reads the username and password from its options at each connection attempt
- * (`_connect`, on a timer after a loss) and offers no way to change them. Each attempt is wrapped
- * to set them from `login()` first. Checked here, at start: should a new version of the client
+ * (`_connect`, on a timer after a loss) and offers no way to change them, nor to see every failed
+ * attempt. Each attempt is wrapped: the login is set from `login()` first, and the attempt's socket
+ * errors are handed to `onAttemptError`. Checked here, at start: should a new version of the client
  * move these, the agent fails to start instead of silently keeping a rotated-away password.
  */
-function readLoginBeforeEachReconnect(connection: Connection, login: () => BrokerLogin): void {
+function hookConnectionAttempts(
+  connection: Connection,
+  hooks: { login: (() => BrokerLogin) | undefined; onAttemptError(error: unknown): void },
+): void {
   const internals = connection as unknown as ConnectionInternals;
   const connect = internals._connect;
   const opt = internals._opt;
@@ -79,9 +99,13 @@ function readLoginBeforeEachReconnect(connection: Connection, login: () => Broke
     throw new Error('this rabbitmq-client version cannot re-read the broker login at reconnect');
   }
   internals._connect = () => {
-    const { username, password } = login();
-    opt.username = username;
-    opt.password = password;
-    return connect.call(connection);
+    if (hooks.login) {
+      const { username, password } = hooks.login();
+      opt.username = username;
+      opt.password = password;
+    }
+    const socket = connect.call(connection);
+    if (socket instanceof EventEmitter) socket.on('error', (error: unknown) => hooks.onAttemptError(error));
+    return socket;
   };
 }
