@@ -91,10 +91,18 @@ export interface AgentHarness {
 export async function startAgentHarness(
   amqpUrl: string,
   env: Record<string, string> = {},
-  options: { inProcessAgent?: boolean; enrolled?: boolean; logger?: Logger } = {},
+  options: {
+    inProcessAgent?: boolean;
+    /** Enrolled mode; with a broker login other than guest's (a provisioned node user). */
+    enrolled?: boolean | { broker: { username: string; password: string } };
+    logger?: Logger;
+    /** Defaults: a unique prefix and node id. */
+    prefix?: string;
+    nodeId?: string;
+  } = {},
 ): Promise<AgentHarness> {
-  const prefix = uniquePrefix();
-  const nodeId = `node-${randomUUID().slice(0, 8)}`;
+  const prefix = options.prefix ?? uniquePrefix();
+  const nodeId = options.nodeId ?? `node-${randomUUID().slice(0, 8)}`;
   const names = topology(prefix);
   const observerQueue = `${prefix}.observer`;
   const observed: Observed[] = [];
@@ -141,7 +149,14 @@ export async function startAgentHarness(
   const dataDir = env['AGENT_DATA_DIR'] ?? temporaryDataDir();
   // Enrolled: the node's queues exist (the control plane declares them) and the agent declares nothing.
   const enrolled = options.enrolled
-    ? await enrollHarnessNode({ channel, prefix, nodeId, dataDir, labels: {} })
+    ? await enrollHarnessNode({
+        channel,
+        prefix,
+        nodeId,
+        dataDir,
+        labels: {},
+        ...(typeof options.enrolled === 'object' ? { broker: options.enrolled.broker } : {}),
+      })
     : undefined;
   const config = loadConfig({
     AMQP_URL: amqpUrl,

@@ -12,9 +12,9 @@ export interface EnrolledNode {
 }
 
 /**
- * What enrollment leaves behind for a harness agent: its credentials file (broker user `guest`,
- * which the shared broker lets set `user_id` guest; one trusted signing key; the control plane
- * stub's URL), and its two queues declared and bound as the control plane's credentials sync does.
+ * What enrollment leaves behind for a harness agent: its credentials file (its broker user, one
+ * trusted signing key, the control plane stub's URL), and its two queues declared and bound as the
+ * control plane's credentials sync does.
  */
 export async function enrollHarnessNode(options: {
   channel: ConfirmChannel;
@@ -22,6 +22,8 @@ export async function enrollHarnessNode(options: {
   nodeId: string;
   dataDir: string;
   labels: Record<string, string>;
+  /** The node's broker user (default guest, which the shared broker lets set `user_id` guest). */
+  broker?: { username: string; password: string };
 }): Promise<EnrolledNode> {
   const { channel, prefix, nodeId } = options;
   const names = topology(prefix);
@@ -38,7 +40,7 @@ export async function enrollHarnessNode(options: {
     nodeId,
     orgId: 'org-test',
     topologyPrefix: prefix,
-    broker: { username: 'guest', password: 'guest' },
+    broker: options.broker ?? { username: 'guest', password: 'guest' },
     signingKeys: [signer.publicKey],
     labels: options.labels,
     issuedAt: new Date().toISOString(),
