@@ -64,7 +64,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
     spool,
     isConnected: () => connection.ready,
     onTerminalConfirmed: (message) => {
-      if (message.type === 'AgentHeartbeat') return;
+      if (message.type === 'AgentHeartbeat' || message.type === 'CommandRejected') return;
       journal.confirmed(message.payload.executionId);
       removeExecutionDir(config.dataDir, message.payload.executionId);
     },

@@ -370,7 +370,7 @@ export class ExecutionRunner {
       ...resumed,
       onReport: (message: AgentMessage) => {
         if (TERMINAL_TYPES.has(message.type)) journal.ended(message as TerminalReport);
-        else if (message.type !== 'AgentHeartbeat')
+        else if (message.type !== 'AgentHeartbeat' && message.type !== 'CommandRejected')
           journal.sequenceUsed(task.executionId, message.payload.sequence);
       },
     });

@@ -14,7 +14,7 @@ import { topology as buildTopology } from '@meridian/contracts/topology';
 import { createTask } from '@meridian/control-plane/app/create-task';
 import { dispatchPendingTasks } from '@meridian/control-plane/app/dispatch-pending-tasks';
 import { recordAgentMessages } from '@meridian/control-plane/app/record-agent-messages';
-import { storeLogChunks } from '@meridian/control-plane/logs/store/store-log-chunks';
+import { storeReceivedLogChunks } from '@meridian/control-plane/logs/store/store-log-chunks';
 import { controlPlaneDeclarations } from '@meridian/control-plane/messaging/broker-topology';
 import { startLogsConsumer } from '@meridian/control-plane/messaging/logs.consumer';
 import { TaskEntity } from '@meridian/control-plane/persistence/entities/task.entity';
@@ -135,10 +135,11 @@ async function run(serverUrl: string, amqpUrl: string, prefetch: number, batchSi
       connection,
       publisher,
       topology: deps.topology,
+      keyring: deps.keyring,
       prefetch,
       batchSize,
       logger: pino({ level: 'silent' }),
-      store: (chunks) => storeLogChunks(deps, chunks, { maxBytes: 65_536 }),
+      store: (chunks) => storeReceivedLogChunks(deps, chunks, { maxBytes: 65_536 }),
     });
     await waitFor(() => logs.stats().lines >= total, { timeoutMs: 600_000, intervalMs: 20 });
     const seconds = (performance.now() - started) / 1000;

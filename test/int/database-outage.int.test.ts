@@ -6,11 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { DELIVERY_LIMIT, topology as buildTopology } from '@meridian/contracts/topology';
 import { readExecutionLog } from '@meridian/control-plane/app/read-execution-log';
-import { recordAgentMessages } from '@meridian/control-plane/app/record-agent-messages';
+import { recordReceivedMessages } from '@meridian/control-plane/app/record-agent-messages';
 import { createAuthenticator } from '@meridian/control-plane/http/auth';
 import { createApp } from '@meridian/control-plane/http/create-app';
 import { signTestToken, TEST_SECRET } from '@meridian/control-plane/http/test-tokens';
-import { storeLogChunks } from '@meridian/control-plane/logs/store/store-log-chunks';
+import { storeReceivedLogChunks } from '@meridian/control-plane/logs/store/store-log-chunks';
 import {
   startAgentEventsConsumer,
   type AgentEventsConsumer,
@@ -72,21 +72,23 @@ beforeAll(async () => {
     connection,
     publisher,
     topology: deps.topology,
+    keyring: deps.keyring,
     prefetch: 100,
     batchSize: 20,
     logger,
     retryDelaysMs,
-    record: (messages) => recordAgentMessages(deps, messages),
+    record: (messages) => recordReceivedMessages(deps, messages),
   });
   logs = startLogsConsumer({
     connection,
     publisher,
     topology: deps.topology,
+    keyring: deps.keyring,
     prefetch: 100,
     batchSize: 20,
     logger,
     retryDelaysMs,
-    store: (chunks) => storeLogChunks(deps, chunks, { maxBytes: 65_536 }),
+    store: (chunks) => storeReceivedLogChunks(deps, chunks, { maxBytes: 65_536 }),
   });
   await Promise.all([
     new Promise<void>((resolve) => events.consumer.once('ready', resolve)),

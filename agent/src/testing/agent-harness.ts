@@ -1,6 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { connect as connectAmqp, type ConfirmChannel, type ChannelModel } from 'amqplib';
-import { parseAgentMessage, type AgentMessage } from '@meridian/contracts/messages/agent-message';
+import {
+  isExecutionReport,
+  parseAgentMessage,
+  type AgentMessage,
+} from '@meridian/contracts/messages/agent-message';
 import { EnvelopeSchema } from '@meridian/contracts/messages/envelope';
 import { LOG_CHUNK, LogChunkSchema } from '@meridian/contracts/messages/log-chunk';
 import type { CommandMessage } from '@meridian/contracts/messages/command-message';
@@ -178,7 +182,7 @@ export async function startAgentHarness(
 
   const executionReports = (executionId: string) =>
     observed.flatMap(({ message }) =>
-      message.type !== 'AgentHeartbeat' && message.payload.executionId === executionId ? [message] : [],
+      isExecutionReport(message) && message.payload.executionId === executionId ? [message] : [],
     );
   const routingKeys = { work: names.nodeWorkKey(nodeId), control: names.nodeControlKey(nodeId) };
   const publish = async (

@@ -4,13 +4,22 @@ import { pageOf } from './task.js';
 /** A message that landed on a dead-letter queue, as `GET /api/v1/admin/dead-letters` lists it. */
 export const DeadLetterSummarySchema = z.object({
   id: z.uuid(),
-  /** The organisation the message names (its execution's, task's or node's, else its payload's); null when none. */
+  /**
+   * The organisation of its enrolled sender, else the one the message names (its execution's,
+   * task's or node's, else its payload's); null when none.
+   */
   orgId: z.string().nullable(),
   queue: z.string(),
   reason: z.string(),
   messageType: z.string().nullable(),
   messageId: z.string().nullable(),
   correlationId: z.string().nullable(),
+  /**
+   * The broker user that published the original (its validated AMQP `user_id`): an enrolled node's
+   * `<prefix>.node.<id>`; null when it had none (the shared login of an unenrolled agent).
+   * A re-drive keeps it: the message is heard as from that sender again.
+   */
+  sender: z.string().nullable(),
   /** Where a re-drive publishes: the exchange the dead-letter queue's source queue is bound to. */
   originalExchange: z.string(),
   originalRoutingKey: z.string().nullable(),

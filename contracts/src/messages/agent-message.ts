@@ -12,6 +12,7 @@ import {
   type TaskStarted,
 } from './agent-events.js';
 import { AGENT_HEARTBEAT, AgentHeartbeatSchema, type AgentHeartbeat } from './agent-heartbeat.js';
+import { COMMAND_REJECTED, CommandRejectedSchema, type CommandRejected } from './command-rejected.js';
 
 /** Every message an agent may send to the control plane. */
 export type AgentMessage =
@@ -21,15 +22,19 @@ export type AgentMessage =
   | EnvelopeOf<'TaskCompleted', TaskCompleted>
   | EnvelopeOf<'TaskFailed', TaskFailed>
   | EnvelopeOf<'TaskCancelled', TaskCancelled>
-  | EnvelopeOf<'AgentHeartbeat', AgentHeartbeat>;
+  | EnvelopeOf<'AgentHeartbeat', AgentHeartbeat>
+  | EnvelopeOf<'CommandRejected', CommandRejected>;
 
-export type ExecutionReport = Exclude<AgentMessage, { type: 'AgentHeartbeat' }>;
+/** The reports about one execution, ordered by their `sequence`. */
+export type ExecutionReport = Exclude<AgentMessage, { type: 'AgentHeartbeat' | 'CommandRejected' }>;
+export type CommandRejectedMessage = Extract<AgentMessage, { type: 'CommandRejected' }>;
 
 export type ParseResult<T> = { ok: true; message: T } | { ok: false; reason: string };
 
 const AGENT_MESSAGE_SCHEMAS: Record<string, z.ZodType> = {
   ...EXECUTION_REPORT_SCHEMAS,
   [AGENT_HEARTBEAT]: AgentHeartbeatSchema,
+  [COMMAND_REJECTED]: CommandRejectedSchema,
 };
 
 /** Reasons end up in logs and dead-letter headers: keys of a hostile message are cut short. */
@@ -97,7 +102,7 @@ export function parseMessageOf<T>(
   return { ok: true, message: { ...envelope.data, payload: payload.data } as T };
 }
 
-/** Validates any inbound agent message (reports and heartbeats). */
+/** Validates any inbound agent message (reports, heartbeats and command refusals). */
 export function parseAgentMessage(raw: unknown): ParseResult<AgentMessage> {
   return parseMessageOf<AgentMessage>(raw, AGENT_MESSAGE_SCHEMAS);
 }

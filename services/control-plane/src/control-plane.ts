@@ -4,6 +4,7 @@ import '@hono/zod-openapi';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import type { Logger } from 'pino';
+import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { topology as buildTopology } from '@meridian/contracts/topology';
 import type { AppDeps } from './app/app-deps.js';
 import { loadCommandKeyring, type CommandKeyring } from './security/command-keyring.js';
@@ -12,13 +13,15 @@ import { dispatchPendingTasks } from './app/dispatch-pending-tasks.js';
 import { expireOverdueExecutions } from './app/expire-overdue-executions.js';
 import { purgeExpiredRecords } from './app/purge-expired-records.js';
 import { readExecutionLog } from './app/read-execution-log.js';
-import { recordAgentMessages } from './app/record-agent-messages.js';
+import { recordReceivedMessages } from './app/record-agent-messages.js';
+import type { Received } from './app/resolve-senders.js';
+import { CONTROL_PLANE } from './domain/sender-decision.js';
 import { recordDeadLetter } from './app/dead-letters/record-dead-letter.js';
 import { appSettingsFrom } from './app-settings.js';
 import type { Config } from './config.js';
 import { createAuthenticator } from './http/auth.js';
 import { createApp } from './http/create-app.js';
-import { storeLogChunks } from './logs/store/store-log-chunks.js';
+import { storeReceivedLogChunks } from './logs/store/store-log-chunks.js';
 import { LiveLogSubscriptions } from './logs/stream/live-subscriptions.js';
 import { createLogStreamServer } from './logs/stream/log-stream-server.js';
 import { logStreamSettingsFrom } from './logs/stream/log-stream-settings.js';
@@ -93,7 +96,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   // Dead letters go out on a channel of their own, never on the one that sends commands.
   const deadLetterPublisher = createDeadLetterPublisher(connection, topology);
 
-  const record = (messages: Parameters<typeof recordAgentMessages>[1]) => recordAgentMessages(deps, messages);
+  const record = (received: Received<AgentMessage>[]) => recordReceivedMessages(deps, received);
   const relay = startOutboxRelay({
     dataSource,
     connection,
@@ -104,9 +107,14 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     intervalMs: config.POLL_INTERVAL_MS,
     publishTimeoutMs: config.OUTBOX_PUBLISH_TIMEOUT_MS,
     random: Math.random,
+    commandSigning: {
+      key: deps.keyring.signing,
+      ttlSeconds: deps.security.commandTtlSeconds,
+      now: () => systemClock.now(),
+    },
     onReturned: async (commands) => {
       const reports = reportsForReturnedCommands(commands, systemClock.now());
-      if (reports.length > 0) await record(reports);
+      if (reports.length > 0) await record(reports.map((message) => ({ message, sender: CONTROL_PLANE })));
     },
   });
   const dispatcher = new WorkLoop({
@@ -151,6 +159,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     prefetch: config.CONSUMER_PREFETCH,
     batchSize: config.CONSUMER_BATCH_SIZE,
     logger,
+    keyring: deps.keyring,
     record,
   });
   const logs = config.CONSUME_LOGS
@@ -161,7 +170,8 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
         prefetch: config.LOG_CONSUMER_PREFETCH,
         batchSize: config.LOG_CONSUMER_BATCH_SIZE,
         logger,
-        store: (chunks) => storeLogChunks(deps, chunks, { maxBytes: config.EXECUTION_LOG_MAX_BYTES }),
+        keyring: deps.keyring,
+        store: (chunks) => storeReceivedLogChunks(deps, chunks, { maxBytes: config.EXECUTION_LOG_MAX_BYTES }),
       })
     : undefined;
   consumers.track('agent-events', agentEvents.consumer);
@@ -176,6 +186,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     bodyMaxBytes: config.DEAD_LETTER_BODY_MAX_BYTES,
     store: (record) => recordDeadLetter(deps, record),
+    verifyKeys: deps.keyring.verifyKeys,
   });
   deadLetters.consumers.forEach((consumer, index) =>
     consumers.track(`dead-letters-${index === 0 ? 'agent-events' : 'logs'}`, consumer),

@@ -19,7 +19,15 @@ import type { AppDeps } from './app-deps.js';
 import { cancelCommandMessage, nameBasedUuid } from './cancel-command.js';
 import { maxRetriesReachedEvent } from './retry-events.js';
 
-const CAUSES: Record<GiveUpCause, { event: string; actor: string; error: string; cancelReason: string }> = {
+interface CauseMeta {
+  event: string;
+  actor: string;
+  error: string;
+  /** The CancelTask sent in case the node still runs the work; null: it never started it. */
+  cancelReason: string | null;
+}
+
+const CAUSES: Record<GiveUpCause, CauseMeta> = {
   NodeLost: {
     event: 'ExecutionLost',
     actor: 'system:lost-node-sweep',
@@ -31,6 +39,12 @@ const CAUSES: Record<GiveUpCause, { event: string; actor: string; error: string;
     actor: 'system:deadline-sweep',
     error: 'no end report before the deadline',
     cancelReason: 'deadline passed',
+  },
+  CommandRejected: {
+    event: 'CommandRejected',
+    actor: 'system:command-rejected',
+    error: 'the node refused the command',
+    cancelReason: null,
   },
 };
 
@@ -52,6 +66,8 @@ export async function giveUpExecutions(
   executions: Iterable<LockedExecution>,
   now: Date,
   data: (execution: LockedExecution) => Record<string, unknown>,
+  /** Who the audit events name, when not the cause's sweep (the node that refused, say). */
+  actorOf?: (execution: LockedExecution) => string,
 ): Promise<number> {
   const meta = CAUSES[cause];
   const executionUpdates: ExecutionUpdate[] = [];
@@ -98,7 +114,7 @@ export async function giveUpExecutions(
       orgId: execution.orgId,
       taskId: execution.taskId,
       executionId: execution.id,
-      actor: meta.actor,
+      actor: actorOf?.(execution) ?? meta.actor,
       correlationId: execution.correlationId,
       occurredAt: now,
     };
@@ -115,6 +131,7 @@ export async function giveUpExecutions(
       },
     });
     if (decision.maxRetriesReached) events.push(maxRetriesReachedEvent(execution, base, cause));
+    if (meta.cancelReason === null) continue;
     cancels.push(
       cancelCommandMessage(deps.topology, {
         taskId: execution.taskId,

@@ -1,8 +1,14 @@
 import type { EntityManager } from 'typeorm';
-import type { AgentMessage, ExecutionReport } from '@meridian/contracts/messages/agent-message';
+import {
+  isExecutionReport,
+  type AgentMessage,
+  type CommandRejectedMessage,
+  type ExecutionReport,
+} from '@meridian/contracts/messages/agent-message';
 import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
 import { decideReport } from '../domain/execution-report.js';
-import { lockExecutionsWithTasks } from '../persistence/execution-with-task.js';
+import { decideExecutionSender, type AcceptedSender, type SenderClaim } from '../domain/sender-decision.js';
+import { lockExecutionsWithTasks, type LockedExecution } from '../persistence/execution-with-task.js';
 import {
   DISPATCH_CHANNEL,
   OUTBOX_CHANNEL,
@@ -20,70 +26,152 @@ import { WriteBatch } from '../persistence/write-batch.js';
 import { taskEventsPart, type NewTaskEvent } from '../persistence/task-event.writes.js';
 import type { AppDeps } from './app-deps.js';
 import { lateReportCancel } from './late-report-cancel.js';
+import { recordCommandRejections } from './record-command-rejections.js';
 import { recordHeartbeats } from './record-heartbeats.js';
+import { anonymously, executionOwners, resolveSenders, type Received } from './resolve-senders.js';
 import { effectsOfLateReport, effectsOfReport, type RowChanges } from './report-effects.js';
 import { maxRetriesReachedEvent } from './retry-events.js';
 
-export type RecordOutcome = 'applied' | 'ignored' | 'duplicate';
+export type RecordOutcome = 'applied' | 'ignored' | 'duplicate' | 'refused';
 
 export interface RecordResult {
   messageId: string;
   outcome: RecordOutcome;
+  /** Why an `ignored` message changed nothing, or why a `refused` one was not heard. */
   reason?: string;
 }
 
+type ExecutionMessage = ExecutionReport | CommandRejectedMessage;
+
 /**
- * Applies a batch of agent messages in one transaction: dedupe by messageId, heartbeats upserted,
- * each execution's reports applied in the order of the agent's sequence numbers with the execution
- * and task rows locked. Reports that change nothing are recorded with the reason.
+ * Applies a batch of agent messages whose senders nobody vouches for (the shared login of a
+ * version-1 agent): see `recordReceivedMessages`.
  */
-export async function recordAgentMessages(
+export function recordAgentMessages(
   deps: AppDeps,
   messages: readonly AgentMessage[],
 ): Promise<RecordResult[]> {
+  return recordReceivedMessages(deps, anonymously(messages));
+}
+
+/**
+ * Applies a batch of agent messages in one transaction. First each message's sender is checked
+ * (resolve-senders.ts): a message its sender may not send is `refused` and changes nothing, not
+ * even the dedupe table or a sequence. Then: dedupe by messageId, heartbeats upserted (an enrolled
+ * node's in its credential's organisation), each execution's reports applied in the order of the
+ * agent's sequence numbers with the execution and task rows locked, command refusals recorded.
+ * Reports that change nothing are recorded with the reason.
+ */
+export async function recordReceivedMessages(
+  deps: AppDeps,
+  received: readonly Received<AgentMessage>[],
+): Promise<RecordResult[]> {
   const now = deps.clock.now();
   return deps.dataSource.transaction(async (manager) => {
+    const decisions = await resolveSenders(
+      manager,
+      received.map(({ message, sender }) => ({ sender, claim: claimOf(message) })),
+      deps.security.requireEnrollment,
+    );
+    const refused = new Map<number, RecordResult>();
     const results = new Map<string, RecordResult>();
     const beats: { heartbeat: AgentHeartbeat; occurredAt: Date }[] = [];
-    const reports: ExecutionReport[] = [];
-    const seen = new Set<string>(); // copies of one message in a batch are applied once
-    for (const message of messages) {
-      if (seen.has(message.messageId)) continue;
-      seen.add(message.messageId);
+    const about: { message: ExecutionMessage; sender: AcceptedSender; index: number }[] = [];
+    const firstCopy = new Map<string, number>(); // copies of one message in a batch are applied once
+    received.forEach(({ message }, index) => {
+      const decision = decisions[index]!;
+      if (decision.kind === 'refused') {
+        refused.set(index, { messageId: message.messageId, outcome: 'refused', reason: decision.reason });
+        return;
+      }
+      if (firstCopy.has(message.messageId)) return;
+      firstCopy.set(message.messageId, index);
       if (message.type === 'AgentHeartbeat') {
-        beats.push({ heartbeat: message.payload, occurredAt: new Date(message.occurredAt) });
+        const heartbeat = { ...message.payload, orgId: decision.orgId ?? message.payload.orgId };
+        beats.push({ heartbeat, occurredAt: new Date(message.occurredAt) });
         results.set(message.messageId, { messageId: message.messageId, outcome: 'applied' });
       } else {
-        reports.push(message);
+        about.push({ message, sender: decision, index });
       }
-    }
+    });
     const changedNodes = await recordHeartbeats(manager, beats, now, deps.defaults.maxConcurrentTasksPerNode);
-    const fresh = await claimMessageIds(manager, reports);
-    for (const report of reports) {
-      if (!fresh.has(report.messageId)) {
-        results.set(report.messageId, { messageId: report.messageId, outcome: 'duplicate' });
+    const heard = await refuseOthersExecutions(manager, about, refused);
+    const fresh = await claimMessageIds(
+      manager,
+      heard.map((item) => item.message),
+    );
+    for (const { message } of heard) {
+      if (!fresh.has(message.messageId)) {
+        results.set(message.messageId, { messageId: message.messageId, outcome: 'duplicate' });
       }
     }
-    const freshReports = reports.filter((report) => fresh.has(report.messageId));
-    await applyReports(deps, manager, freshReports, now, results);
+    const freshItems = heard.filter(({ message }) => fresh.has(message.messageId));
+    const reports = freshItems.flatMap(({ message }) => (isExecutionReport(message) ? [message] : []));
+    const rejections = freshItems.flatMap((item) =>
+      item.message.type === 'CommandRejected' ? [{ message: item.message, sender: item.sender }] : [],
+    );
+    const locked = await lockExecutionsWithTasks(manager, [
+      ...new Set([
+        ...reports.map((r) => r.payload.executionId),
+        ...rejections.flatMap((r) => (r.message.payload.executionId ? [r.message.payload.executionId] : [])),
+      ]),
+    ]);
+    await applyReports(deps, manager, reports, locked, now, results);
+    await recordCommandRejections(deps, manager, rejections, locked, now, results);
     await markIgnored(manager, [...results.values()]);
     // Finished executions notified with their writes; new or changed nodes may take work too.
     if (changedNodes.length > 0) await notifyDispatchers(manager);
-    return messages.map((m) => results.get(m.messageId) ?? { messageId: m.messageId, outcome: 'duplicate' });
+    return received.map(
+      ({ message }, index) =>
+        refused.get(index) ??
+        refused.get(firstCopy.get(message.messageId)!) ??
+        results.get(message.messageId) ?? { messageId: message.messageId, outcome: 'duplicate' },
+    );
+  });
+}
+
+/** What a message says about who sent it: its envelope's node, and a heartbeat's node and org. */
+function claimOf(message: AgentMessage): SenderClaim {
+  if (message.type !== 'AgentHeartbeat') return { nodeId: message.nodeId };
+  return { nodeId: message.nodeId, payloadNodeId: message.payload.nodeId, orgId: message.payload.orgId };
+}
+
+/**
+ * Refuses the messages about an execution that the sender's node does not run, before anything of
+ * them is written (their ids are not claimed, no sequence moves); returns the others.
+ */
+async function refuseOthersExecutions<
+  T extends { message: ExecutionMessage; sender: AcceptedSender; index: number },
+>(manager: EntityManager, items: readonly T[], refused: Map<number, RecordResult>): Promise<T[]> {
+  const executionIdOf = (message: ExecutionMessage) => message.payload.executionId;
+  const owners = await executionOwners(
+    manager,
+    items.flatMap(({ message }) => {
+      const id = executionIdOf(message);
+      return id ? [id] : [];
+    }),
+  );
+  return items.filter(({ message, sender, index }) => {
+    const executionId = executionIdOf(message);
+    if (!executionId) return true;
+    const decision = decideExecutionSender(sender, executionId, owners.get(executionId) ?? null);
+    if (decision.kind === 'accepted') return true;
+    refused.set(index, { messageId: message.messageId, outcome: 'refused', reason: decision.reason });
+    return false;
   });
 }
 
 /** Inserts the dedupe rows; returns the ids that were new. A second delivery finds its row. */
 async function claimMessageIds(
   manager: EntityManager,
-  reports: readonly ExecutionReport[],
+  messages: readonly ExecutionMessage[],
 ): Promise<Set<string>> {
-  if (reports.length === 0) return new Set();
+  if (messages.length === 0) return new Set();
   const rows: { message_id: string }[] = await manager.query(
     `INSERT INTO processed_messages (message_id, type, node_id, outcome)
      SELECT *, 'applied' FROM unnest($1::uuid[], $2::text[], $3::text[])
      ON CONFLICT (message_id) DO NOTHING RETURNING message_id`,
-    [reports.map((r) => r.messageId), reports.map((r) => r.type), reports.map((r) => r.nodeId)],
+    [messages.map((m) => m.messageId), messages.map((m) => m.type), messages.map((m) => m.nodeId)],
   );
   return new Set(rows.map((row) => row.message_id));
 }
@@ -92,12 +180,10 @@ async function applyReports(
   deps: AppDeps,
   manager: EntityManager,
   reports: readonly ExecutionReport[],
+  locked: ReadonlyMap<string, LockedExecution>,
   now: Date,
   results: Map<string, RecordResult>,
 ): Promise<void> {
-  const locked = await lockExecutionsWithTasks(manager, [
-    ...new Set(reports.map((r) => r.payload.executionId)),
-  ]);
   const ordered = [...reports].sort(
     (a, b) =>
       a.payload.executionId.localeCompare(b.payload.executionId) || a.payload.sequence - b.payload.sequence,

@@ -7,7 +7,8 @@ import { recordReturnedNodes } from './record-returned-nodes.js';
  * in node id order: two batches that touch the same nodes lock their rows in the same order, so
  * concurrent heartbeat writes (two consumers, two replicas) wait for each other instead of
  * deadlocking.
- * A node id already owned by another organisation is refused: its row is left as it was.
+ * A node id already owned by another organisation is refused: its row is left as it was; so is a
+ * revoked node's (a heartbeat never brings it back: only enrolling it again does).
  * Returns the ids of nodes whose row changed.
  */
 export async function recordHeartbeats(
@@ -39,7 +40,7 @@ export async function recordHeartbeats(
        protocol_version = EXCLUDED.protocol_version, capacity = EXCLUDED.capacity,
        reported_running = EXCLUDED.reported_running, labels = EXCLUDED.labels, draining = EXCLUDED.draining,
        last_seen_at = EXCLUDED.last_seen_at, lost_at = NULL
-     WHERE n.org_id = EXCLUDED.org_id
+     WHERE n.org_id = EXCLUDED.org_id AND n.revoked_at IS NULL
      RETURNING n.id`,
     [
       rows.map((h) => h.nodeId),

@@ -15,7 +15,7 @@ export async function recordReturnedNodes(
     `WITH returned AS (
        UPDATE nodes n SET lost_at = NULL
          FROM unnest($1::text[], $2::text[]) AS u(id, org_id)
-        WHERE n.id = u.id AND n.org_id = u.org_id AND n.lost_at IS NOT NULL
+        WHERE n.id = u.id AND n.org_id = u.org_id AND n.lost_at IS NOT NULL AND n.revoked_at IS NULL
         RETURNING n.id, n.org_id, n.agent_id
      )
      INSERT INTO node_events (org_id, node_id, type, actor, data, occurred_at)

@@ -20,6 +20,8 @@ export interface DeadLetterDelivery {
   /** Null when the body could not be read back (a JSON body the client decoded and cannot re-encode). */
   body: Buffer | null;
   receivedAt: Date;
+  /** The original's broker-validated sender (AMQP `user_id`), when it had one. */
+  sender?: string | null | undefined;
 }
 
 export interface DeadLetterLimits {
@@ -50,6 +52,7 @@ export interface DeadLetterRecord {
   bodyTruncated: boolean;
   deadLetteredAt: Date;
   orgReference: OrgReference;
+  sender: string | null;
 }
 
 const ORIGINAL_ROUTING_KEY_HEADER = 'x-meridian-original-routing-key';
@@ -87,6 +90,7 @@ export function describeDeadLetter(delivery: DeadLetterDelivery, limits: DeadLet
     bodyTruncated,
     deadLetteredAt: deathTimeOf(firstDeath) ?? delivery.receivedAt,
     orgReference: bodyTruncated || body === null ? noReference() : orgReferenceOf(body),
+    sender: text(delivery.sender, ROUTING_KEY_MAX),
   };
 }
 

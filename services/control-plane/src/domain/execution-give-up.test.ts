@@ -36,6 +36,9 @@ describe('decideGiveUp', () => {
     ['DeadlinePassed', 'Running', true, 'Running', 0, false, 'Timeout', 'Timeout', null, false],
     ['DeadlinePassed', 'Accepted', true, 'Scheduled', 2, true, 'Timeout', 'Retrying', 120_000, false],
     ['DeadlinePassed', 'Cancelling', true, 'Cancelled', 0, true, 'Timeout', 'rejected', null, false],
+    ['CommandRejected', 'Dispatched', true, 'Scheduled', 0, false, 'Failed', 'Retrying', 5_000, false],
+    ['CommandRejected', 'Dispatched', true, 'Scheduled', 3, true, 'Failed', 'Failed', null, true],
+    ['CommandRejected', 'Dispatched', false, 'Scheduled', 0, true, 'Failed', null, null, false],
   ] as const)(
     '%s of a %s execution (current %s) of a %s task, %i retries used, retry on timeout %s → %s, task %s',
     (

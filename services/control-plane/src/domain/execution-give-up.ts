@@ -9,7 +9,9 @@ export type GiveUpCause =
   /** Its node sent no heartbeat for `NODE_LOST_AFTER_SECONDS`. */
   | 'NodeLost'
   /** Its deadline (plus the grace period) passed. */
-  | 'DeadlinePassed';
+  | 'DeadlinePassed'
+  /** Its node refused the ExecuteTask (a CommandRejected report) before accepting it. */
+  | 'CommandRejected';
 
 export interface GiveUpExecution {
   id: string;
@@ -22,7 +24,7 @@ export type GiveUpDecision =
   | { kind: 'skip'; reason: string }
   | {
       kind: 'give-up';
-      executionStatus: Extract<ExecutionStatus, 'AgentLost' | 'Timeout'>;
+      executionStatus: Extract<ExecutionStatus, 'AgentLost' | 'Timeout' | 'Failed'>;
       /** The task event and the state machine's answer; null when the execution is not current. */
       task: { event: TaskTransitionEvent; result: TransitionResult } | null;
       retryAt: Date | null;
@@ -33,7 +35,7 @@ export type GiveUpDecision =
  * Decides what ending an execution without its agent's report does. The execution ends (its slot
  * is freed) whatever the task's state; the task moves only if this is its current execution and
  * the state machine allows it: to Retrying when its policy has a retry left, else to Failed (lost
- * node) or Timeout. A timeout is retryable only when `retryOnTimeout` is set.
+ * node, refused command) or Timeout. A timeout is retryable only when `retryOnTimeout` is set.
  */
 export function decideGiveUp(
   cause: GiveUpCause,
@@ -44,7 +46,7 @@ export function decideGiveUp(
   if (isExecutionFinished(execution.status)) {
     return { kind: 'skip', reason: `execution already ${execution.status}` };
   }
-  const retryable = cause === 'NodeLost' || context.retryPolicy.retryOnTimeout;
+  const retryable = cause !== 'DeadlinePassed' || context.retryPolicy.retryOnTimeout;
   const retry = retryOf(retryable, task, context);
   const executionId = execution.id;
   const event = eventOf(cause, executionId, retry.at);
@@ -52,12 +54,18 @@ export function decideGiveUp(
   const applies = moved?.result.ok ?? false;
   return {
     kind: 'give-up',
-    executionStatus: cause === 'NodeLost' ? 'AgentLost' : 'Timeout',
+    executionStatus: EXECUTION_STATUS[cause],
     task: moved,
     retryAt: applies ? retry.at : null,
     maxRetriesReached: applies && retry.maxRetriesReached,
   };
 }
+
+const EXECUTION_STATUS = {
+  NodeLost: 'AgentLost',
+  DeadlinePassed: 'Timeout',
+  CommandRejected: 'Failed',
+} as const satisfies Record<GiveUpCause, ExecutionStatus>;
 
 function eventOf(cause: GiveUpCause, executionId: string, retryAt: Date | null): TaskTransitionEvent {
   switch (cause) {
@@ -65,6 +73,8 @@ function eventOf(cause: GiveUpCause, executionId: string, retryAt: Date | null):
       return { type: 'LoseNode', executionId, retryAt };
     case 'DeadlinePassed':
       return { type: 'TimeOut', executionId, retryAt };
+    case 'CommandRejected':
+      return { type: 'Fail', executionId, retryAt };
     default:
       return assertNever(cause);
   }

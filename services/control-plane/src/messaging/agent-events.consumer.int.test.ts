@@ -12,7 +12,7 @@ import {
   useTestDatabase,
   waitFor,
 } from '../../../../test/support/test-context.js';
-import { recordAgentMessages } from '../app/record-agent-messages.js';
+import { recordReceivedMessages } from '../app/record-agent-messages.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
 import { startAgentEventsConsumer, type AgentEventsConsumer } from './agent-events.consumer.js';
 import { controlPlaneDeclarations } from './broker-topology.js';
@@ -47,12 +47,15 @@ beforeAll(async () => {
     connection,
     publisher,
     topology: deps.topology,
+    keyring: deps.keyring,
     prefetch: 100,
     batchSize: 50,
     logger: pino({ level: 'silent' }),
     retryDelaysMs: { min: 10, max: 100 },
     record: (messages) => {
-      const ids = messages.map((m) => ('executionId' in m.payload ? m.payload.executionId : ''));
+      const ids = messages.map(({ message: m }) =>
+        'executionId' in m.payload ? (m.payload.executionId ?? '') : '',
+      );
       for (const id of ids) {
         const left = unreachableFor.get(id) ?? 0;
         if (left > 0) {
@@ -65,7 +68,7 @@ beforeAll(async () => {
         const error = new Error('value "3000000000" is out of range for type integer');
         return Promise.reject(Object.assign(error, { code: '22003' }));
       }
-      return recordAgentMessages(deps, messages);
+      return recordReceivedMessages(deps, messages);
     },
   });
   await new Promise<void>((resolve) => events.consumer.once('ready', resolve));

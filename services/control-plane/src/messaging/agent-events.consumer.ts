@@ -9,9 +9,12 @@ import {
   type ParseResult,
 } from '@meridian/contracts/messages/agent-message';
 import type { RecordResult } from '../app/record-agent-messages.js';
+import type { Received } from '../app/resolve-senders.js';
+import type { CommandKeyring } from '../security/command-keyring.js';
 import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
+import { receivedKey, senderOfDelivery } from './delivery-sender.js';
 import { isolateFailures, MessageBatcher, settleUnlessStopped, type Settled } from './message-batcher.js';
 import { RetryStoppedError, TransientRetry } from './transient-retry.js';
 import { recordInvalidEndReport } from './invalid-end-report.js';
@@ -23,7 +26,10 @@ export interface AgentEventsConsumerOptions {
   prefetch: number;
   batchSize: number;
   logger: Logger;
-  record: (messages: AgentMessage[]) => Promise<RecordResult[]>;
+  /** Verifies the original sender of re-driven messages, and vouches for senders in dead letters. */
+  keyring: CommandKeyring;
+  /** Records messages with their senders; a message whose sender may not say it is `refused`. */
+  record: (messages: Received<AgentMessage>[]) => Promise<RecordResult[]>;
   /** Waits between tries while the database is away (tests shorten them). */
   retryDelaysMs?: { min: number; max: number };
 }
@@ -44,7 +50,9 @@ const LOGGED_REASON_CHARS = 200;
 /**
  * Consumes agent reports and heartbeats with manual acks. A message that fails validation is
  * published to the dead-letter queue with the reason in a header, then acked: it is never
- * requeued, and the consumer goes on. Valid messages are applied in batches:
+ * requeued, and the consumer goes on. Valid messages are applied in batches, each with its sender
+ * (the broker-validated AMQP `user_id`); one whose sender may not say what it says is refused,
+ * dead-lettered with the reason and acked, and changes nothing:
  * - while the database is away (or a batch hits a deadlock), the batch is tried again with a
  *   bounded backoff and its deliveries stay unacked: nothing counts toward the queue's delivery
  *   limit, and the prefetch limit pauses the flow until the database answers;
@@ -60,10 +68,11 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): A
     minDelayMs: options.retryDelaysMs?.min,
     maxDelayMs: options.retryDelaysMs?.max,
   });
-  const batcher = new MessageBatcher<AgentMessage, Settled<RecordResult>>(
+  const batcher = new MessageBatcher<Received<AgentMessage>, Settled<RecordResult>>(
     options.batchSize,
     isolateFailures(options.record, {
-      keyOf: (message) => message.messageId,
+      // A forged copy of a message (same id, another sender) is not the same message.
+      keyOf: receivedKey,
       asDuplicate: (result) => ({ ...result, outcome: 'duplicate' }),
       retry,
       onSplit: (error, size) =>
@@ -72,11 +81,13 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): A
   );
   // A salvaged end report goes through the batcher like any report; if it cannot be applied, the
   // original is dead-lettered all the same.
-  const applyFailure = async (failure: AgentMessage): Promise<RecordResult> => {
-    const settled = await batcher.add(failure);
-    if (!settled.ok) throw settled.error;
-    return settled.value;
-  };
+  const applyFailure =
+    (sender: Received<AgentMessage>['sender']) =>
+    async (failure: AgentMessage): Promise<RecordResult> => {
+      const settled = await batcher.add({ message: failure, sender });
+      if (!settled.ok) throw settled.error;
+      return settled.value;
+    };
   const deadLetterTarget = {
     exchange: topology.deadLetterExchange,
     routingKey: topology.agentEventsDeadLetterKey,
@@ -85,10 +96,12 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): A
   const consumer = options.connection.createConsumer(
     queueConsumerProps(declarations, declarations.agentEventsQueue, options.prefetch),
     async (message) => {
+      const sender = senderOfDelivery(message, options.keyring.verifyKeys);
+      const from = { sender, key: options.keyring.signing };
       const parsed = parseSafely(message);
       if (!parsed.ok) {
         try {
-          await recordInvalidEndReport(rawBody(message), parsed.reason, applyFailure, logger);
+          await recordInvalidEndReport(rawBody(message), parsed.reason, applyFailure(sender), logger);
         } catch (error) {
           if (error instanceof RetryStoppedError) return ConsumerStatus.REQUEUE;
           logger.warn({ err: error, messageId: message.messageId }, 'invalid end report not applied');
@@ -102,10 +115,10 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): A
           },
           'agent message dead-lettered',
         );
-        await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason);
+        await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason, from);
         return ConsumerStatus.ACK;
       }
-      const settled = await settleUnlessStopped(batcher, parsed.message);
+      const settled = await settleUnlessStopped(batcher, { message: parsed.message, sender });
       // Shutting down while the database is away: back to the queue for another replica.
       if (!settled) return ConsumerStatus.REQUEUE;
       if (!settled.ok) {
@@ -114,10 +127,24 @@ export function startAgentEventsConsumer(options: AgentEventsConsumerOptions): A
           { err: settled.error, messageId: parsed.message.messageId, type: parsed.message.type },
           'agent message dead-lettered',
         );
-        await deadLetter(options.publisher, deadLetterTarget, message, reason);
+        await deadLetter(options.publisher, deadLetterTarget, message, reason, from);
         return ConsumerStatus.ACK;
       }
       const result = settled.value;
+      if (result.outcome === 'refused') {
+        logger.warn(
+          {
+            messageId: result.messageId,
+            type: parsed.message.type,
+            nodeId: parsed.message.nodeId,
+            userId: message.userId,
+            reason: truncateText(result.reason ?? '', LOGGED_REASON_CHARS),
+          },
+          'agent message refused: dead-lettered',
+        );
+        await deadLetter(options.publisher, deadLetterTarget, message, result.reason ?? 'refused', from);
+        return ConsumerStatus.ACK;
+      }
       if (result.outcome !== 'applied') {
         logger.debug(
           { messageId: result.messageId, outcome: result.outcome, reason: result.reason },

@@ -15,6 +15,7 @@ import {
   waitFor,
 } from '../../../../test/support/test-context.js';
 import type { DeadLetterRecord } from '../domain/dead-letter-record.js';
+import { ephemeralKeyring } from '../security/command-keyring.js';
 import { startDeadLetterConsumers, type DeadLetterConsumers } from './dead-letters.consumer.js';
 
 /** The consumer alone, on a real broker, with a store the test makes fail like an absent database. */
@@ -23,6 +24,7 @@ let connection: Connection;
 let consumers: DeadLetterConsumers | undefined;
 let amqp: ChannelModel;
 let channel: ConfirmChannel;
+const keyring = ephemeralKeyring();
 
 beforeEach(async () => {
   topology = buildTopology(uniquePrefix());
@@ -45,6 +47,7 @@ function start(store: (record: DeadLetterRecord) => Promise<unknown>): Promise<v
     logger: pino({ level: 'silent' }),
     bodyMaxBytes: 1024,
     store,
+    verifyKeys: keyring.verifyKeys,
     retryDelayMs: { first: 10, max: 50 },
   });
   return Promise.all(

@@ -2,7 +2,9 @@ import type { AsyncMessage, Connection, Consumer } from 'rabbitmq-client';
 import { ConsumerStatus } from 'rabbitmq-client';
 import type { Logger } from 'pino';
 import type { Topology } from '@meridian/contracts/topology';
+import type { KeyObject } from 'node:crypto';
 import { describeDeadLetter, type DeadLetterRecord } from '../domain/dead-letter-record.js';
+import { verifiedOriginalSender } from '../security/original-sender.js';
 import { controlPlaneDeclarations } from './broker-topology.js';
 import { rawBody } from './dead-letter.js';
 
@@ -13,6 +15,8 @@ export interface DeadLetterConsumersOptions {
   /** Bodies past this many bytes are kept cut, with their size. */
   bodyMaxBytes: number;
   store: (record: DeadLetterRecord) => Promise<unknown>;
+  /** The keys whose signature on a dead letter's original-sender headers is believed. */
+  verifyKeys: ReadonlyMap<string, KeyObject>;
   /** Deliveries in flight per queue; each holds a database connection while it is stored. */
   prefetch?: number;
   /** First and longest wait between attempts to store a dead letter. */
@@ -57,6 +61,7 @@ export function startDeadLetterConsumers(options: DeadLetterConsumersOptions): D
         queueBindings: declarations.queueBindings.filter((binding) => binding.queue === queue.queue),
       },
       async (message) => {
+        const body = readBody(message);
         const record = describeDeadLetter(
           {
             queue: queue.queue,
@@ -65,8 +70,9 @@ export function startDeadLetterConsumers(options: DeadLetterConsumersOptions): D
             type: message.type,
             correlationId: message.correlationId,
             headers: message.headers,
-            body: readBody(message),
+            body,
             receivedAt: new Date(),
+            sender: senderOfDeadLetter(message, body, options.verifyKeys),
           },
           { bodyMaxBytes: options.bodyMaxBytes, headersMaxBytes: HEADERS_MAX_BYTES },
         );
@@ -105,6 +111,20 @@ export function startDeadLetterConsumers(options: DeadLetterConsumersOptions): D
       await Promise.all(consumers.map((consumer) => consumer.close()));
     },
   };
+}
+
+/**
+ * The original sender of a dead letter: named in headers signed by the control plane that
+ * dead-lettered it, or the AMQP `user_id` the broker kept when it dead-lettered the message itself
+ * (delivery limit); null when neither vouches for one.
+ */
+function senderOfDeadLetter(
+  message: AsyncMessage,
+  body: Buffer | null,
+  keys: ReadonlyMap<string, KeyObject>,
+): string | null {
+  const signed = body ? verifiedOriginalSender(message.headers, message.messageId, body, keys) : null;
+  return signed ?? (message.userId || null);
 }
 
 /** The body as received; null when the client decoded JSON it cannot encode again (nested too deep). */

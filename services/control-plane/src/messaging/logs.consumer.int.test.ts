@@ -15,7 +15,7 @@ import {
 
 import { readExecutionLog } from '../app/read-execution-log.js';
 
-import { storeLogChunks } from '../logs/store/store-log-chunks.js';
+import { storeReceivedLogChunks } from '../logs/store/store-log-chunks.js';
 
 import { controlPlaneDeclarations } from './broker-topology.js';
 import { startLogsConsumer, type LogsConsumer } from './logs.consumer.js';
@@ -53,21 +53,22 @@ beforeAll(async () => {
     connection,
     publisher,
     topology: deps.topology,
+    keyring: deps.keyring,
     prefetch: 50,
     batchSize: 20,
     logger: pino({ level: 'silent' }),
     retryDelaysMs: { min: 10, max: 100 },
     store: (chunks) => {
-      for (const chunk of chunks) {
+      for (const { message: chunk } of chunks) {
         const left = unreachableFor.get(chunk.payload.executionId) ?? 0;
         if (left > 0) {
           unreachableFor.set(chunk.payload.executionId, left - 1);
           return Promise.reject(refusedConnection());
         }
       }
-      return chunks.some((chunk) => failing.has(chunk.payload.executionId))
+      return chunks.some(({ message: chunk }) => failing.has(chunk.payload.executionId))
         ? Promise.reject(new Error('the store refused it'))
-        : storeLogChunks(deps, chunks, { maxBytes: 65_536 });
+        : storeReceivedLogChunks(deps, chunks, { maxBytes: 65_536 });
     },
   });
   await new Promise<void>((resolve) => logs.consumer.once('ready', resolve));

@@ -5,10 +5,13 @@ import { summarizeError, truncateText } from '@meridian/contracts/logging/serial
 import { parseMessageOf, type ParseResult } from '@meridian/contracts/messages/agent-message';
 import { LOG_CHUNK, LogChunkSchema } from '@meridian/contracts/messages/log-chunk';
 import type { Topology } from '@meridian/contracts/topology';
+import type { Received } from '../app/resolve-senders.js';
 import type { LogChunkMessage, StoreResult } from '../logs/store/store-log-chunks.js';
+import type { CommandKeyring } from '../security/command-keyring.js';
 import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { controlPlaneDeclarations, queueConsumerProps } from './broker-topology.js';
 import { deadLetter, rawBody } from './dead-letter.js';
+import { receivedKey, senderOfDelivery } from './delivery-sender.js';
 import { isolateFailures, MessageBatcher, settleUnlessStopped, type Settled } from './message-batcher.js';
 import { TransientRetry } from './transient-retry.js';
 
@@ -21,17 +24,24 @@ export interface LogsConsumerOptions {
   prefetch: number;
   batchSize: number;
   logger: Logger;
-  store: (chunks: LogChunkMessage[]) => Promise<StoreResult[]>;
+  /** Verifies the original sender of re-driven chunks, and vouches for senders in dead letters. */
+  keyring: CommandKeyring;
+  /** Stores chunks with their senders; a chunk whose sender may not send it is `refused`. */
+  store: (chunks: Received<LogChunkMessage>[]) => Promise<StoreResult[]>;
   /** Waits between tries while the database is away (tests shorten them). */
   retryDelaysMs?: { min: number; max: number };
 }
 
-/** What the consumer did since it started; chunks refused by the store are `ignored`. */
+/**
+ * What the consumer did since it started; chunks the store did not take are `ignored`, those it
+ * refused from their sender are `refused` (and dead-lettered: counted in `deadLettered` too).
+ */
 export interface LogsConsumerStats {
   chunks: number;
   lines: number;
   duplicates: number;
   ignored: number;
+  refused: number;
   deadLettered: number;
 }
 
@@ -54,8 +64,8 @@ const LOGGED_REASON_CHARS = 200;
  * Chunks are stored in batches, one batch at a time: deliveries of one channel come in queue
  * order, so one replica stores an execution's chunks in the order the agent sent them.
  *
- * A chunk that fails validation is published to the dead-letter exchange with the reason and
- * acked. While the database is away, a batch is tried again with a bounded backoff and its
+ * A chunk that fails validation, or that its sender (the broker-validated AMQP `user_id`) may not
+ * send, is published to the dead-letter exchange with the reason and acked. While the database is away, a batch is tried again with a bounded backoff and its
  * deliveries stay unacked (the prefetch limit pauses the flow): nothing is requeued or parked for
  * it. A batch that fails otherwise is stored one chunk at a time, and a chunk that fails on its own
  * is dead-lettered alone with a short reason, so that it cannot loop.
@@ -64,17 +74,24 @@ export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
   const { topology } = options;
   const logger = options.logger.child({ component: 'logs-consumer' });
   const declarations = controlPlaneDeclarations(topology);
-  const stats: LogsConsumerStats = { chunks: 0, lines: 0, duplicates: 0, ignored: 0, deadLettered: 0 };
+  const stats: LogsConsumerStats = {
+    chunks: 0,
+    lines: 0,
+    duplicates: 0,
+    ignored: 0,
+    refused: 0,
+    deadLettered: 0,
+  };
   const retry = new TransientRetry({
     isTransient: isTransientDatabaseError,
     logger,
     minDelayMs: options.retryDelaysMs?.min,
     maxDelayMs: options.retryDelaysMs?.max,
   });
-  const batcher = new MessageBatcher<LogChunkMessage, Settled<StoreResult>>(
+  const batcher = new MessageBatcher<Received<LogChunkMessage>, Settled<StoreResult>>(
     options.batchSize,
     isolateFailures(options.store, {
-      keyOf: (chunk) => chunk.messageId,
+      keyOf: receivedKey,
       asDuplicate: (result) => ({ ...result, outcome: 'duplicate', newLines: 0 }),
       retry,
       onSplit: (error, size) =>
@@ -87,6 +104,8 @@ export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
   const consumer = options.connection.createConsumer(
     queueConsumerProps(declarations, declarations.logsQueue, options.prefetch),
     async (message) => {
+      const sender = senderOfDelivery(message, options.keyring.verifyKeys);
+      const from = { sender, key: options.keyring.signing };
       const parsed = parseSafely(message);
       if (!parsed.ok) {
         logger.warn(
@@ -98,11 +117,11 @@ export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
           },
           'log chunk dead-lettered',
         );
-        await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason);
+        await deadLetter(options.publisher, deadLetterTarget, message, parsed.reason, from);
         stats.deadLettered += 1;
         return ConsumerStatus.ACK;
       }
-      const settled = await settleUnlessStopped(batcher, parsed.message);
+      const settled = await settleUnlessStopped(batcher, { message: parsed.message, sender });
       // Shutting down while the database is away: back to the queue for another replica.
       if (!settled) return ConsumerStatus.REQUEUE;
       if (!settled.ok) {
@@ -116,11 +135,26 @@ export function startLogsConsumer(options: LogsConsumerOptions): LogsConsumer {
           },
           'log chunk dead-lettered',
         );
-        await deadLetter(options.publisher, deadLetterTarget, message, reason);
+        await deadLetter(options.publisher, deadLetterTarget, message, reason, from);
         stats.deadLettered += 1;
         return ConsumerStatus.ACK;
       }
       const result = settled.value;
+      if (result.outcome === 'refused') {
+        logger.warn(
+          {
+            messageId: result.messageId,
+            nodeId: parsed.message.nodeId,
+            userId: message.userId,
+            reason: truncateText(result.reason ?? '', LOGGED_REASON_CHARS),
+          },
+          'log chunk refused: dead-lettered',
+        );
+        await deadLetter(options.publisher, deadLetterTarget, message, result.reason ?? 'refused', from);
+        stats.refused += 1;
+        stats.deadLettered += 1;
+        return ConsumerStatus.ACK;
+      }
       stats.chunks += 1;
       stats.lines += result.newLines;
       if (result.outcome === 'duplicate') stats.duplicates += 1;

@@ -8,6 +8,7 @@ import { relayOutboxBatch } from './outbox-relay.js';
 import { startOutboxRelay } from './start-outbox-relay.js';
 import {
   boundQueue,
+  commandSigning,
   deps,
   enqueue,
   exchange,
@@ -45,6 +46,7 @@ describe('outbox relay loop through a broker outage', () => {
       publisher,
       logger: silent,
       batchSize: 100,
+      commandSigning: commandSigning(),
       concurrency: 2,
       // No polling within the test's time: only wakes (NOTIFY is not listened to here) move it.
       intervalMs: 600_000,

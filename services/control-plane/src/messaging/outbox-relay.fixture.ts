@@ -12,7 +12,7 @@ import {
   waitFor,
 } from '../../../../test/support/test-context.js';
 import { enqueueOutboxMessages } from '../persistence/outbox.writes.js';
-import { type RelayOptions, type ReturnedCommand } from './outbox-relay.js';
+import { type CommandSigning, type RelayOptions, type ReturnedCommand } from './outbox-relay.js';
 
 export const silent = pino({ level: 'silent' });
 export let deps: Awaited<ReturnType<typeof createTestAppDeps>>;
@@ -118,10 +118,18 @@ export function confirmingPublisher(returned?: Map<string, ReturnedCommand>): Pu
   return publisher;
 }
 
+/** How the control plane signs commands: the test deps' keyring, the default TTL, the real clock. */
+export const commandSigning = (): CommandSigning => ({
+  key: deps.keyring.signing,
+  ttlSeconds: deps.security.commandTtlSeconds,
+  now: () => new Date(),
+});
+
 export const options = (overrides: Partial<RelayOptions> = {}): RelayOptions => ({
   batchSize: 100,
   publishTimeoutMs: 5000,
   retryDelayMs: () => 60_000,
+  commandSigning: commandSigning(),
   logger: silent,
   ...overrides,
 });

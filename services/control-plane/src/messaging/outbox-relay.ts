@@ -1,7 +1,9 @@
 import type { Publisher } from 'rabbitmq-client';
 import { LOG_LINES_STORED } from '@meridian/contracts/messages/log-lines-stored';
+import { signCommand, type SigningKey } from '@meridian/contracts/security/command-signature';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
+import { isCommandType } from './returned-commands.js';
 
 interface OutboxRow {
   id: string;
@@ -16,6 +18,16 @@ interface OutboxRow {
   amqp_message_id: string | null;
   correlation_id: string;
   attempts: number;
+  /** Extra AMQP headers (a re-driven message's signed original sender). */
+  headers: Record<string, string> | null;
+}
+
+/** How the relay signs the commands it publishes (ExecuteTask, CancelTask). */
+export interface CommandSigning {
+  key: SigningKey;
+  /** COMMAND_TTL_SECONDS: an agent refuses the command this long after it was published. */
+  ttlSeconds: number;
+  now: () => Date;
 }
 
 export interface ReturnedCommand {
@@ -34,6 +46,7 @@ export interface RelayOptions {
   publishTimeoutMs: number;
   /** The wait before a row that has now failed `failures` times is published again. */
   retryDelayMs: (failures: number) => number;
+  commandSigning: CommandSigning;
   logger: Logger;
 }
 
@@ -62,6 +75,9 @@ const MAX_ERROR_LENGTH = 500;
  * confirmed beside it. If the process dies before the commit, the rows stay unsent and go out
  * again: delivery is at least once, and consumers dedupe by messageId.
  *
+ * Every command is signed just before it is published, over the very bytes published (so a
+ * retried row is signed again, with a fresh expiry): see `commandHeaders`.
+ *
  * Messages the broker returns as unroutable (`mandatory`) come back through `returned` (filled by
  * the publisher's `basic.return` listener) and are handed back: they were not delivered. Live-log
  * notifications, once confirmed, are deleted rather than kept for the retention period.
@@ -74,7 +90,8 @@ export async function relayOutboxBatch(
 ): Promise<RelayResult> {
   return dataSource.transaction(async (manager) => {
     const rows: OutboxRow[] = await manager.query(
-      `SELECT id, message_id, exchange, routing_key, type, body, body_bytes, amqp_message_id, correlation_id, attempts
+      `SELECT id, message_id, exchange, routing_key, type, body, body_bytes, amqp_message_id, correlation_id, attempts,
+              headers
          FROM outbox
         WHERE published_at IS NULL AND next_attempt_at <= now()
         ORDER BY id
@@ -85,7 +102,9 @@ export async function relayOutboxBatch(
     if (rows.length === 0) return { published: 0, failed: 0, returned: [] };
 
     const outcomes = await Promise.allSettled(
-      rows.map((row) => withTimeout(publish(publisher, row), options.publishTimeoutMs)),
+      rows.map((row) =>
+        withTimeout(publish(publisher, row, options.commandSigning), options.publishTimeoutMs),
+      ),
     );
     const confirmed = rows.filter((_, index) => outcomes[index]?.status === 'fulfilled');
     const failed = rows.flatMap((row, index) => {
@@ -123,7 +142,13 @@ export async function relayOutboxBatch(
   });
 }
 
-function publish(publisher: Publisher, row: OutboxRow): Promise<void> {
+function publish(publisher: Publisher, row: OutboxRow, signing: CommandSigning): Promise<void> {
+  // Encoded here rather than by the client: a command's signature covers these exact bytes.
+  const body = row.body_bytes ?? Buffer.from(JSON.stringify(row.body), 'utf8');
+  const headers = {
+    ...(row.headers ?? {}),
+    ...(isCommandType(row.type) ? commandHeaders(row, body, signing) : {}),
+  };
   return publisher.send(
     {
       exchange: row.exchange,
@@ -134,8 +159,31 @@ function publish(publisher: Publisher, row: OutboxRow): Promise<void> {
       contentType: 'application/json',
       durable: true,
       mandatory: true,
+      ...(Object.keys(headers).length > 0 ? { headers } : {}),
     },
-    row.body_bytes ?? row.body,
+    body,
+  );
+}
+
+/**
+ * The signature headers of a command (protocol version 2): issued now, valid for the TTL, naming
+ * the node and execution its body names, over the body's bytes as published. A version-1 agent
+ * ignores them.
+ */
+function commandHeaders(row: OutboxRow, body: Buffer, signing: CommandSigning): Record<string, string> {
+  const issuedAt = signing.now();
+  const text = (value: unknown) => (typeof value === 'string' ? value : '');
+  return signCommand(
+    signing.key,
+    {
+      issuedAt: issuedAt.toISOString(),
+      expiresAt: new Date(issuedAt.getTime() + signing.ttlSeconds * 1000).toISOString(),
+      messageId: text(row.body['messageId']) || (row.amqp_message_id ?? row.message_id),
+      type: row.type,
+      nodeId: text(row.body['nodeId']),
+      executionId: text(row.body.payload?.executionId),
+    },
+    body,
   );
 }
 

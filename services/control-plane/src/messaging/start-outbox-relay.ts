@@ -3,7 +3,7 @@ import type { Connection, Publisher, ReturnedMessage } from 'rabbitmq-client';
 import type { DataSource } from 'typeorm';
 import { outboxRetryDelayMs } from '../domain/outbox-retry-delay.js';
 import { WorkLoop } from '../scheduler/work-loop.js';
-import { relayOutboxBatch, type ReturnedCommand } from './outbox-relay.js';
+import { relayOutboxBatch, type CommandSigning, type ReturnedCommand } from './outbox-relay.js';
 import { isCommandType } from './returned-commands.js';
 
 export interface OutboxRelayDeps {
@@ -19,6 +19,8 @@ export interface OutboxRelayDeps {
   intervalMs: number;
   publishTimeoutMs: number;
   random: () => number;
+  /** Signs every ExecuteTask and CancelTask just before it is published. */
+  commandSigning: CommandSigning;
   /** Commands the broker confirmed but returned as unroutable: they never reached a node. */
   onReturned: (commands: ReturnedCommand[]) => Promise<void>;
 }
@@ -79,6 +81,7 @@ export function startOutboxRelay(deps: OutboxRelayDeps): WorkLoop {
         batchSize: deps.batchSize,
         publishTimeoutMs: deps.publishTimeoutMs,
         retryDelayMs: (failures) => outboxRetryDelayMs(failures, deps.random()),
+        commandSigning: deps.commandSigning,
         logger,
       });
       if (result.retryInMs !== undefined) wakeIn(result.retryInMs);

@@ -19,11 +19,12 @@ export interface DeadLetterRow {
   recorded_at: Date;
   redriven_at: Date | null;
   redriven_by: string | null;
+  sender: string | null;
 }
 
 /** Every column but the body and headers, for lists. */
 export const SUMMARY_COLUMNS = `id, org_id, queue, reason, message_type, message_id, correlation_id, original_exchange,
-  original_routing_key, body_size, body_truncated, dead_lettered_at, recorded_at, redriven_at, redriven_by`;
+  original_routing_key, body_size, body_truncated, dead_lettered_at, recorded_at, redriven_at, redriven_by, sender`;
 
 export function toDeadLetterSummary(row: Omit<DeadLetterRow, 'headers' | 'body'>): DeadLetterSummary {
   return {
@@ -34,6 +35,7 @@ export function toDeadLetterSummary(row: Omit<DeadLetterRow, 'headers' | 'body'>
     messageType: row.message_type,
     messageId: row.message_id,
     correlationId: row.correlation_id,
+    sender: row.sender,
     originalExchange: row.original_exchange,
     originalRoutingKey: row.original_routing_key,
     bodySize: row.body_size,

@@ -10,6 +10,7 @@ import { ConflictError, NotFoundError } from '../../domain/errors.js';
 import { SUMMARY_COLUMNS, toDeadLetterSummary, type DeadLetterRow } from '../../persistence/dead-letters.js';
 import { OUTBOX_CHANNEL } from '../../persistence/outbox.writes.js';
 import { WriteBatch } from '../../persistence/write-batch.js';
+import { bodyAsConsumersReadIt, originalSenderHeaders } from '../../security/original-sender.js';
 import type { Actor } from '../actor.js';
 import type { AppDeps } from '../app-deps.js';
 import { visibleDeadLetters, type Condition } from './dead-letter-scope.js';
@@ -39,7 +40,7 @@ export async function redriveDeadLetter(deps: AppDeps, actor: Actor, id: string)
     const outcome = redriveOutcomeOf(row);
     if (outcome !== 'redriven') throw new ConflictError(`dead letter ${id} ${CONFLICTS[outcome]}`);
     const redrivenAt = deps.clock.now();
-    await writeRedrive(manager, [row], actor, redrivenAt);
+    await writeRedrive(deps, manager, [row], actor, redrivenAt);
     return toDeadLetterSummary({ ...row, redriven_at: redrivenAt, redriven_by: redrivenBy(actor) });
   });
 }
@@ -64,7 +65,7 @@ export async function redriveDeadLetters(
       return { id, outcome: row ? redriveOutcomeOf(row) : ('not_found' as const) };
     });
     const chosen = rows.filter((row) => redriveOutcomeOf(row) === 'redriven');
-    await writeRedrive(manager, chosen, actor, deps.clock.now());
+    await writeRedrive(deps, manager, chosen, actor, deps.clock.now());
     return { redriven: chosen.length, results };
   });
 }
@@ -102,26 +103,48 @@ function redrivenBy(actor: Actor): string {
   return `user:${actor.userId}`;
 }
 
-/** The outbox rows (raw bodies, original message ids) and the rows' mark, as one statement. */
+/**
+ * The outbox rows (raw bodies, original message ids) and the rows' mark, as one statement. A
+ * message that had a sender goes out with it in headers signed by the keyring: consumers hear it
+ * as from that sender again, neither more nor less trusted than the first time.
+ */
 async function writeRedrive(
+  deps: AppDeps,
   manager: EntityManager,
   rows: readonly RedriveRow[],
   actor: Actor,
   at: Date,
 ): Promise<void> {
   if (rows.length === 0) return;
+  const outboxIds = rows.map(() => randomUUID());
+  const headers = rows.map((row, index) =>
+    row.sender && row.body
+      ? JSON.stringify(
+          // Signed for the AMQP message id the relay publishes it with.
+          originalSenderHeaders(
+            deps.keyring.signing,
+            row.sender,
+            row.message_id ?? outboxIds[index]!,
+            bodyAsConsumersReadIt(row.body),
+          ),
+        )
+      : null,
+  );
   await new WriteBatch()
     .add({
-      sql: `INSERT INTO outbox (message_id, amqp_message_id, exchange, routing_key, type, body_bytes, correlation_id)
-            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[])`,
+      sql: `INSERT INTO outbox (message_id, amqp_message_id, exchange, routing_key, type, body_bytes, correlation_id,
+                                headers)
+            SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bytea[], $7::text[],
+                                 $8::jsonb[])`,
       params: [
-        rows.map(() => randomUUID()),
+        outboxIds,
         rows.map((row) => row.message_id),
         rows.map((row) => row.original_exchange),
         rows.map((row) => row.original_routing_key ?? ''),
         rows.map((row) => row.message_type ?? ''),
         rows.map((row) => row.body),
         rows.map((row) => row.correlation_id ?? actor.correlationId),
+        headers,
       ],
     })
     .add({

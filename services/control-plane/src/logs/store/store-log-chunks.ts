@@ -4,6 +4,7 @@ import { buildEnvelope, type EnvelopeOf } from '@meridian/contracts/messages/env
 import type { LogChunk } from '@meridian/contracts/messages/log-chunk';
 import { LOG_LINES_STORED, type LogLinesStored } from '@meridian/contracts/messages/log-lines-stored';
 import type { AppDeps } from '../../app/app-deps.js';
+import { anonymously, resolveSenders, type Received } from '../../app/resolve-senders.js';
 import { OUTBOX_CHANNEL, outboxPart, type NewOutboxMessage } from '../../persistence/outbox.writes.js';
 import { WriteBatch } from '../../persistence/write-batch.js';
 import {
@@ -30,13 +31,13 @@ export type LogChunkMessage = EnvelopeOf<'LogChunk', LogChunk>;
 
 export const LOG_LINES_STORED_SCHEMA_VERSION = 1;
 
-export type StoreOutcome = 'stored' | 'duplicate' | 'ignored';
+export type StoreOutcome = 'stored' | 'duplicate' | 'ignored' | 'refused';
 
 export interface StoreResult {
   messageId: string;
   /** `duplicate`: every line of the chunk was seen before (a redelivery); nothing changed. */
   outcome: StoreOutcome;
-  /** Why an `ignored` chunk was refused. */
+  /** Why an `ignored` chunk changed nothing, or why a `refused` one was not heard from its sender. */
   reason?: string;
   /** Lines of this chunk received for the first time (stored, or dropped at once by the tail). */
   newLines: number;
@@ -47,78 +48,117 @@ export interface StoreLogChunksOptions {
   maxBytes: number;
 }
 
-type StoreDeps = Pick<AppDeps, 'dataSource' | 'clock' | 'topology'>;
+type StoreDeps = Pick<AppDeps, 'dataSource' | 'clock' | 'topology' | 'security'>;
+
+/** Stores chunks whose senders nobody vouches for (a version-1 agent): see `storeReceivedLogChunks`. */
+export function storeLogChunks(
+  deps: StoreDeps,
+  chunks: readonly LogChunkMessage[],
+  options: StoreLogChunksOptions,
+): Promise<StoreResult[]> {
+  return storeReceivedLogChunks(deps, anonymously(chunks), options);
+}
 
 /**
- * Stores a batch of log chunks in one transaction: each execution's log summary locked, new lines
- * placed in its head or tail (a line seen before changes nothing), the tail trimmed to its budget,
- * and one `LogLinesStored` outbox row per execution with every new line, for live viewers.
+ * Stores a batch of log chunks in one transaction. A chunk whose sender may not speak for the node
+ * its envelope names (resolve-senders.ts) is `refused` and changes nothing; the others are stored
+ * as `storeHeardChunks` says.
+ */
+export async function storeReceivedLogChunks(
+  deps: StoreDeps,
+  received: readonly Received<LogChunkMessage>[],
+  options: StoreLogChunksOptions,
+): Promise<StoreResult[]> {
+  return deps.dataSource.transaction(async (manager) => {
+    const decisions = await resolveSenders(
+      manager,
+      received.map(({ message, sender }) => ({ sender, claim: { nodeId: message.nodeId } })),
+      deps.security.requireEnrollment,
+    );
+    const heard = received.flatMap(({ message }, index) =>
+      decisions[index]!.kind === 'accepted' ? [message] : [],
+    );
+    const stored = heard.length > 0 ? await storeHeardChunks(deps, manager, heard, options) : [];
+    const results = new Map(heard.map((chunk, index) => [chunk, stored[index]!]));
+    return received.map(({ message }, index) => {
+      const decision = decisions[index]!;
+      return decision.kind === 'refused'
+        ? { messageId: message.messageId, outcome: 'refused', reason: decision.reason, newLines: 0 }
+        : results.get(message)!;
+    });
+  });
+}
+
+/**
+ * Stores chunks from senders already heard, in the caller's transaction: each execution's log
+ * summary locked, new lines placed in its head or tail (a line seen before changes nothing), the
+ * tail trimmed to its budget, and one `LogLinesStored` outbox row per execution with every new
+ * line, for live viewers.
  * A chunk about an unknown execution, or not sent by the execution's node (another organisation's,
  * for instance), is ignored with the reason. Lines that arrive after the execution ended are stored.
  */
-export async function storeLogChunks(
+async function storeHeardChunks(
   deps: StoreDeps,
+  manager: EntityManager,
   chunks: readonly LogChunkMessage[],
   options: StoreLogChunksOptions,
 ): Promise<StoreResult[]> {
   const now = deps.clock.now();
   const budget = logBudget(options.maxBytes);
-  return deps.dataSource.transaction(async (manager) => {
-    const locked = await lockLogSummaries(manager, distinctOrigins(chunks), now);
-    const valid = chunks.filter((chunk) => isFromExecutionNode(locked.get(chunk.payload.executionId), chunk));
-    const refused = await reasonsForRefused(
-      manager,
-      chunks.filter((chunk) => !valid.includes(chunk)),
-    );
+  const locked = await lockLogSummaries(manager, distinctOrigins(chunks), now);
+  const valid = chunks.filter((chunk) => isFromExecutionNode(locked.get(chunk.payload.executionId), chunk));
+  const refused = await reasonsForRefused(
+    manager,
+    chunks.filter((chunk) => !valid.includes(chunk)),
+  );
 
-    const byExecution = new Map<string, LogChunkMessage[]>();
-    for (const chunk of valid) {
-      const own = byExecution.get(chunk.payload.executionId) ?? [];
-      own.push(chunk);
-      byExecution.set(chunk.payload.executionId, own);
-    }
-    const lines = new Map([...byExecution].map(([id, own]) => [id, own.flatMap(incomingLines)]));
-    const stored = await findStoredSeqs(
-      manager,
-      [...lines].map(([executionId, own]) => ({
-        executionId,
-        seqs: seqsToLookUp(locked.get(executionId)!.summary, own),
-      })),
-    );
-    const plans = new Map(
-      [...lines].map(([executionId, own]) => [
-        executionId,
-        planLogWrites(locked.get(executionId)!.summary, own, stored.get(executionId) ?? new Set(), budget),
-      ]),
-    );
+  const byExecution = new Map<string, LogChunkMessage[]>();
+  for (const chunk of valid) {
+    const own = byExecution.get(chunk.payload.executionId) ?? [];
+    own.push(chunk);
+    byExecution.set(chunk.payload.executionId, own);
+  }
+  const lines = new Map([...byExecution].map(([id, own]) => [id, own.flatMap(incomingLines)]));
+  const stored = await findStoredSeqs(
+    manager,
+    [...lines].map(([executionId, own]) => ({
+      executionId,
+      seqs: seqsToLookUp(locked.get(executionId)!.summary, own),
+    })),
+  );
+  const plans = new Map(
+    [...lines].map(([executionId, own]) => [
+      executionId,
+      planLogWrites(locked.get(executionId)!.summary, own, stored.get(executionId) ?? new Set(), budget),
+    ]),
+  );
 
-    const changed = [...plans].filter(([, plan]) => plan.accepted.length > 0);
-    const messages = changed.map(([executionId, plan]) =>
-      liveLinesMessage(deps, locked.get(executionId)!, byExecution.get(executionId)![0]!, plan, now),
-    );
-    const writes = new WriteBatch()
-      .add(
-        logLinesPart(
-          changed.flatMap(([executionId, plan]) => plan.stored.map((line) => ({ ...line, executionId }))),
-        ),
-      )
-      .add(
-        logSummariesPart(
-          changed.map(([executionId, plan]) => ({ executionId, summary: plan.summary })),
-          now,
-        ),
-      )
-      .add(outboxPart(messages));
-    if (messages.length > 0) writes.notify(OUTBOX_CHANNEL);
-    await writes.run(manager);
-    await trimTails(
-      manager,
-      changed.filter(([, plan]) => plan.trimTail).map(([executionId]) => executionId),
-      budget.tailBytes,
-    );
+  const changed = [...plans].filter(([, plan]) => plan.accepted.length > 0);
+  const messages = changed.map(([executionId, plan]) =>
+    liveLinesMessage(deps, locked.get(executionId)!, byExecution.get(executionId)![0]!, plan, now),
+  );
+  const writes = new WriteBatch()
+    .add(
+      logLinesPart(
+        changed.flatMap(([executionId, plan]) => plan.stored.map((line) => ({ ...line, executionId }))),
+      ),
+    )
+    .add(
+      logSummariesPart(
+        changed.map(([executionId, plan]) => ({ executionId, summary: plan.summary })),
+        now,
+      ),
+    )
+    .add(outboxPart(messages));
+  if (messages.length > 0) writes.notify(OUTBOX_CHANNEL);
+  await writes.run(manager);
+  await trimTails(
+    manager,
+    changed.filter(([, plan]) => plan.trimTail).map(([executionId]) => executionId),
+    budget.tailBytes,
+  );
 
-    return chunks.map((chunk) => resultOf(chunk, refused, plans));
-  });
+  return chunks.map((chunk) => resultOf(chunk, refused, plans));
 }
 
 function originOf(chunk: LogChunkMessage): ChunkOrigin {
