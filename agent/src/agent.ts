@@ -56,7 +56,6 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
   const journal = new ExecutionJournal({ dir: config.dataDir, logger });
   const spool = new DiskSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spoolMaxBytes, logger });
   const sender = createAmqpReportSender(connection, topology);
-  const commandChecks = mode.commandChecks(sender);
   const logSender = createAmqpLogSender(connection, topology);
   const publisher = new ReportPublisher({
     sender,
@@ -73,6 +72,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
   connection.on('connection', () => publisher.wake());
   connection.on('error', () => publisher.connectionLost());
   const publish = (message: Parameters<ReportPublisher['publish']>[0]) => publisher.publish(message);
+  const commandChecks = mode.commandChecks({ send: publish });
   const logs = new LogShipper({
     sender: publisher,
     nodeId: config.nodeId,

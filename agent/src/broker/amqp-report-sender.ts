@@ -1,13 +1,10 @@
 import type { Connection, ReturnedMessage } from 'rabbitmq-client';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
-import type { CommandRejectedMessage } from './command-rejections.js';
 import { jsonBody, publishProperties } from './publish-properties.js';
 import type { AgentTopology } from './topology.js';
 import { UnroutableError, type MessageSender } from './report-publisher.js';
 
 export interface AmqpReportSender extends MessageSender {
-  /** Also CommandRejected, which is not (yet) among the AgentMessage types the publisher spools. */
-  send(message: AgentMessage | CommandRejectedMessage): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -29,7 +26,7 @@ export function createAmqpReportSender(connection: Connection, topology: AgentTo
   });
 
   return {
-    async send(message: AgentMessage | CommandRejectedMessage): Promise<void> {
+    async send(message: AgentMessage): Promise<void> {
       const routingKey = topology.eventRoutingKey(message.type);
       await publisher.send(
         { ...publishProperties(message, topology.userId), exchange, routingKey, mandatory: true },

@@ -2,16 +2,14 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { identifierText } from '@meridian/contracts/storable';
-import { buildEnvelope, type EnvelopeOf } from '@meridian/contracts/messages/envelope';
+import type { CommandRejectedMessage } from '@meridian/contracts/messages/agent-message';
+import { buildEnvelope } from '@meridian/contracts/messages/envelope';
 import {
   COMMAND_REJECTED,
   COMMAND_REJECTED_SCHEMA_VERSION,
   CommandRejectedSchema,
-  type CommandRejected,
 } from '@meridian/contracts/messages/command-rejected';
 import type { CommandRefusal } from '../security/command-gate.js';
-
-export type CommandRejectedMessage = EnvelopeOf<typeof COMMAND_REJECTED, CommandRejected>;
 
 export interface CommandRejectedSender {
   send(message: CommandRejectedMessage): Promise<void>;
@@ -60,9 +58,9 @@ export interface CommandRejectionsOptions {
 }
 
 /**
- * Tells the control plane about each refused command. Sent once, straight to the broker (not
- * spooled): the refusal happens while a delivery is in hand, so the broker is there; a report that
- * is not confirmed is logged, and the refusal stands either way.
+ * Tells the control plane about each refused command, through the report publisher (spooled while
+ * the broker is away, like every report). A report that cannot even be spooled is logged, and the
+ * refusal stands either way.
  */
 export function createCommandRejections(options: CommandRejectionsOptions) {
   return async (refusal: CommandRefusal, queueType: string): Promise<void> => {

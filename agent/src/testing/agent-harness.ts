@@ -4,18 +4,17 @@ import {
   isExecutionReport,
   parseAgentMessage,
   type AgentMessage,
+  type CommandRejectedMessage,
 } from '@meridian/contracts/messages/agent-message';
 import { EnvelopeSchema } from '@meridian/contracts/messages/envelope';
 import { LOG_CHUNK, LogChunkSchema } from '@meridian/contracts/messages/log-chunk';
 import type { CommandMessage } from '@meridian/contracts/messages/command-message';
-import { COMMAND_REJECTED, CommandRejectedSchema } from '@meridian/contracts/messages/command-rejected';
 import { EXCHANGE_TYPES, topology } from '@meridian/contracts/topology';
 import { deleteBrokerObjects, uniquePrefix, waitFor } from '../../../test/support/test-context.js';
 import { startAgent, type Agent } from '../agent.js';
 import { loadConfig } from '../config.js';
 import type { LogChunkMessage } from '../logs/execution-log.js';
 import { createLogger, type Logger } from '../logger.js';
-import type { CommandRejectedMessage } from '../broker/command-rejections.js';
 import { temporaryDataDir } from './data-dir.js';
 import { enrollHarnessNode, type EnrolledNode } from './enrolled-node.js';
 
@@ -137,14 +136,10 @@ export async function startAgentHarness(
         else logChunks.push({ message: chunk, ...seen });
         return;
       }
-      if (delivery.properties.type === COMMAND_REJECTED) {
-        const rejection = parseCommandRejected(delivery.content);
-        if (typeof rejection === 'string') invalid.push(rejection);
-        else rejections.push({ message: rejection, ...seen });
-        return;
-      }
       const parsed = parseAgentMessage(delivery.content);
       if (!parsed.ok) invalid.push(parsed.reason);
+      else if (parsed.message.type === 'CommandRejected')
+        rejections.push({ message: parsed.message, ...seen });
       else observed.push({ message: parsed.message, ...seen });
     },
     { noAck: true },
@@ -266,16 +261,6 @@ export async function startAgentHarness(
       if (invalid.length > 0) throw new Error(`the agent sent invalid messages: ${invalid.join('; ')}`);
     },
   };
-}
-
-/** A CommandRejected as the contracts define it, or why it is not one. */
-function parseCommandRejected(body: Buffer): CommandRejectedMessage | string {
-  const envelope = EnvelopeSchema.safeParse(JSON.parse(body.toString('utf8')));
-  if (!envelope.success || envelope.data.type !== COMMAND_REJECTED)
-    return `not a CommandRejected envelope: ${body.toString('utf8', 0, 200)}`;
-  const payload = CommandRejectedSchema.safeParse(envelope.data.payload);
-  if (!payload.success) return `invalid CommandRejected: ${payload.error.message}`;
-  return { ...envelope.data, type: COMMAND_REJECTED, payload: payload.data };
 }
 
 /** A LogChunk as the contracts define it, or why it is not one. */
