@@ -150,11 +150,14 @@ describe('enrolled mode (a credentials file)', () => {
     [{ NODE_ID: 'edge-8' }, 'NODE_ID'],
     [{ ORG_ID: 'other-org' }, 'ORG_ID'],
     [{ LABELS: 'region=us' }, 'LABELS'],
-    [{ LABELS: 'region=eu,gpu=true' }, 'LABELS'],
     [{ TOPOLOGY_PREFIX: 'staging' }, 'TOPOLOGY_PREFIX'],
   ])('refuses to start when %o disagrees with the file', (env, variable) => {
     expect(() => enrolled(env)).toThrow(ConfigError);
     expect(() => enrolled(env)).toThrow(new RegExp(`${variable}.*enroll again`));
+  });
+
+  it("adds LABELS to the enrollment's labels", () => {
+    expect(enrolled({ LABELS: 'gpu=true,region=eu' }).labels).toEqual({ region: 'eu', gpu: 'true' });
   });
 
   it('ignores an enrollment token once enrolled', () => {

@@ -190,8 +190,9 @@ export function readSettings(
 
 /**
  * The agent's configuration: enrolled when there are stored credentials, else development mode.
- * Enrolled, NODE_ID, ORG_ID, LABELS and TOPOLOGY_PREFIX are not needed; set, they must agree with
- * the credentials file (a mismatch is a mistake worth stopping for, not something to guess about).
+ * Enrolled, NODE_ID, ORG_ID and TOPOLOGY_PREFIX are not needed; set, they must agree with the
+ * credentials file (a mismatch is a mistake worth stopping for, not something to guess about).
+ * LABELS adds labels of this host to the enrollment's; a key in both must have the same value.
  */
 export function buildConfig(
   settings: AgentSettings,
@@ -269,9 +270,11 @@ function enrolledIdentity(settings: AgentSettings, stored: StoredCredentials): R
     c.TOPOLOGY_PREFIX !== undefined && c.TOPOLOGY_PREFIX !== stored.topologyPrefix
       ? `TOPOLOGY_PREFIX "${c.TOPOLOGY_PREFIX}" is not "${stored.topologyPrefix}"`
       : '',
-    c.LABELS !== undefined && !sameLabels(c.LABELS, stored.labels)
-      ? `LABELS ${JSON.stringify(c.LABELS)} are not ${JSON.stringify(stored.labels)}`
-      : '',
+    ...Object.entries(c.LABELS ?? {}).map(([key, value]) =>
+      Object.hasOwn(stored.labels, key) && stored.labels[key] !== value
+        ? `LABELS ${key}=${value} is not the enrollment's ${key}=${stored.labels[key]}`
+        : '',
+    ),
   ].filter(Boolean);
   if (disagreements.length > 0) {
     throw new ConfigError(
@@ -296,14 +299,7 @@ function enrolledIdentity(settings: AgentSettings, stored: StoredCredentials): R
     amqpUrl: url.toString(),
     nodeId: stored.nodeId,
     orgId: stored.orgId,
-    labels: stored.labels,
+    labels: { ...c.LABELS, ...stored.labels },
     topologyPrefix: stored.topologyPrefix,
   };
-}
-
-function sameLabels(a: Record<string, string>, b: Record<string, string>): boolean {
-  const keys = Object.keys(a);
-  return (
-    keys.length === Object.keys(b).length && keys.every((key) => Object.hasOwn(b, key) && a[key] === b[key])
-  );
 }
