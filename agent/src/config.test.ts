@@ -160,8 +160,8 @@ describe('enrolled mode (a credentials file)', () => {
     expect(enrolled({ LABELS: 'gpu=true,region=eu' }).labels).toEqual({ region: 'eu', gpu: 'true' });
   });
 
-  it('ignores an enrollment token once enrolled', () => {
-    const config = enrolled({ ENROLLMENT_TOKEN: 'mte_again', CONTROL_PLANE_URL: 'http://cp' });
-    expect(config.identity.mode).toBe('enrolled');
+  it('ignores an enrollment token once enrolled; CONTROL_PLANE_URL says where to fetch signing keys', () => {
+    const config = enrolled({ ENROLLMENT_TOKEN: 'mte_again', CONTROL_PLANE_URL: 'http://cp.moved:8080' });
+    expect(config.identity).toMatchObject({ mode: 'enrolled', controlPlaneUrl: 'http://cp.moved:8080' });
   });
 });

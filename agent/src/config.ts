@@ -293,7 +293,8 @@ function enrolledIdentity(settings: AgentSettings, stored: StoredCredentials): R
       mode: 'enrolled',
       credentialsFile: settings.credentialsFile,
       brokerUsername: stored.broker.username,
-      controlPlaneUrl: stored.controlPlaneUrl,
+      // Where the control plane is may change (CONTROL_PLANE_URL); who the node is may not.
+      controlPlaneUrl: c.CONTROL_PLANE_URL ?? stored.controlPlaneUrl,
       signingKeys: stored.signingKeys,
     },
     amqpUrl: url.toString(),
