@@ -55,6 +55,7 @@ export const EnrollmentSchema = z.object({
   createdAt: z.string(),
   createdBy: z.string(),
   revokedAt: z.string().nullable(),
+  revokedBy: z.string().nullable(),
   /** active, used-up, expired or revoked. */
   status: z.enum(['active', 'used-up', 'expired', 'revoked']),
 });
@@ -97,3 +98,21 @@ export type AgentCredentials = z.infer<typeof AgentCredentialsSchema>;
 
 /** `GET /api/v1/agent/signing-keys`: the public keys agents must accept commands from. */
 export const SigningKeyListSchema = z.object({ items: z.array(SigningPublicKeySchema) });
+
+/** `GET /api/v1/nodes/enrollments`: newest first; `cursor` is the `nextCursor` of the page before. */
+export const ListEnrollmentsQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(50),
+  cursor: z
+    .string()
+    .max(200)
+    .regex(/^[A-Za-z0-9_-]+$/, 'the nextCursor of a previous page')
+    .optional(),
+});
+export type ListEnrollmentsQuery = z.infer<typeof ListEnrollmentsQuerySchema>;
+
+export const EnrollmentListSchema = z.object({
+  items: z.array(EnrollmentSchema),
+  /** Pass as `cursor` for the next page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+export type EnrollmentList = z.infer<typeof EnrollmentListSchema>;

@@ -5,9 +5,10 @@ export const NodeSchema = z.object({
   orgId: z.string(),
   /**
    * online: heartbeating; offline: some heartbeats missed; lost: silent for
-   * `NODE_LOST_AFTER_SECONDS`, its executions given up (a heartbeat makes it online again).
+   * `NODE_LOST_AFTER_SECONDS`, its executions given up (a heartbeat makes it online again);
+   * revoked: cut off by an admin, takes no work until it is enrolled again.
    */
-  status: z.enum(['online', 'offline', 'draining', 'lost']),
+  status: z.enum(['online', 'offline', 'draining', 'lost', 'revoked']),
   agentId: z.string(),
   agentVersion: z.string(),
   protocolVersion: z.number().int(),
@@ -21,6 +22,10 @@ export const NodeSchema = z.object({
   firstSeenAt: z.string(),
   /** When the node was declared lost; null while it is not. */
   lostAt: z.string().nullable(),
+  /** True while the node has broker credentials of its own (it was enrolled and is not revoked). */
+  enrolled: z.boolean(),
+  /** When the node was revoked; null while it is not. */
+  revokedAt: z.string().nullable(),
 });
 export type Node = z.infer<typeof NodeSchema>;
 

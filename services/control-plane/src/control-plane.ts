@@ -27,6 +27,7 @@ import { createLogStreamServer } from './logs/stream/log-stream-server.js';
 import { logStreamSettingsFrom } from './logs/stream/log-stream-settings.js';
 import { startAgentEventsConsumer } from './messaging/agent-events.consumer.js';
 import { createBrokerConnection } from './messaging/broker-connection.js';
+import { createBrokerManagement } from './messaging/broker-management.js';
 import { controlPlaneDeclarations } from './messaging/broker-topology.js';
 import { ConsumerStates } from './messaging/consumer-states.js';
 import { createDeadLetterPublisher } from './messaging/dead-letter.js';
@@ -38,6 +39,7 @@ import { createDataSource } from './persistence/data-source.js';
 import { runMigrations } from './persistence/migrate.js';
 import { NotificationListener } from './persistence/notification-listener.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
+import { createCredentialsSync } from './scheduler/credentials-sync.js';
 import { createLostNodeSweep } from './scheduler/lost-node-sweep.js';
 import { WorkLoop } from './scheduler/work-loop.js';
 
@@ -79,7 +81,11 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     keyring: loadKeyring(config, logger),
     ...appSettingsFrom(config),
+    brokerManagement: config.BROKER_MANAGEMENT_URL
+      ? createBrokerManagement({ url: config.BROKER_MANAGEMENT_URL, vhost: config.BROKER_VHOST })
+      : undefined,
   };
+  if (!deps.brokerManagement) logger.warn('no BROKER_MANAGEMENT_URL: agent enrollment answers 503');
 
   const connection = createBrokerConnection(config.AMQP_URL, logger);
   const declarations = controlPlaneDeclarations(topology);
@@ -195,6 +201,8 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   deadlineSweep.start();
   lostNodeSweep.start();
   retention.start();
+  const credentialsSync = createCredentialsSync(deps);
+  credentialsSync.start();
 
   let shuttingDown = false;
   const auth = createAuthenticator({
@@ -237,7 +245,12 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await agentEvents.close(); // stops waiting for an absent database: what waits is requeued
       await logs?.close();
       await deadLetters.close();
-      await Promise.all([dispatcher.stop(false), deadlineSweep.stop(false), retention.stop(false)]);
+      await Promise.all([
+        dispatcher.stop(false),
+        deadlineSweep.stop(false),
+        retention.stop(false),
+        credentialsSync.stop(false),
+      ]);
       await lostNodeSweep.stop(false);
       await relay.stop(true);
       await listener.stop();

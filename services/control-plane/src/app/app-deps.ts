@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import type { Topology } from '@meridian/contracts/topology';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import type { CommandKeyring } from '../security/command-keyring.js';
+import type { BrokerManagement } from './broker-management.js';
 import type { Clock } from './clock.js';
 
 export interface TaskDefaults {
@@ -29,6 +30,11 @@ export interface AppDeps {
   /** Signs commands; its public keys are handed to enrolled agents. */
   keyring: CommandKeyring;
   security: SecuritySettings;
+  /**
+   * Provisions enrolled nodes' broker users (BROKER_MANAGEMENT_URL); undefined when not configured:
+   * enrollment and rotation then answer 503.
+   */
+  brokerManagement?: BrokerManagement;
 }
 
 export interface SecuritySettings {

@@ -15,8 +15,11 @@ import { WriteBatch } from '../persistence/write-batch.js';
 import type { AppDeps } from './app-deps.js';
 import { OFFLINE_AFTER_MS } from './node-queries.js';
 
-/** Any constant: the key of the transaction lock that lets one dispatcher at a time count slots. */
-const DISPATCH_LOCK_KEY = 7_300_001;
+/**
+ * Any constant: the key of the transaction lock that lets one dispatcher at a time count slots
+ * (revoking a node takes it too, so that no pass hands work to a node revoked meanwhile).
+ */
+export const DISPATCH_LOCK_KEY = 7_300_001;
 
 interface CandidateRow {
   id: string;
@@ -98,7 +101,8 @@ async function freeNodes(manager: EntityManager, now: Date): Promise<FreeNode[]>
        FROM nodes n
        LEFT JOIN (SELECT node_id, count(*) AS active FROM executions WHERE released_at IS NULL GROUP BY node_id) a
               ON a.node_id = n.id
-      WHERE n.last_seen_at > $1 AND n.lost_at IS NULL AND NOT n.draining AND n.capacity > coalesce(a.active, 0)`,
+      WHERE n.last_seen_at > $1 AND n.lost_at IS NULL AND n.revoked_at IS NULL AND NOT n.draining
+        AND n.capacity > coalesce(a.active, 0)`,
       [new Date(now.getTime() - OFFLINE_AFTER_MS)],
     );
   return rows.map((row) => ({

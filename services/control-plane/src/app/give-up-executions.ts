@@ -34,6 +34,12 @@ const CAUSES: Record<GiveUpCause, CauseMeta> = {
     error: 'the node stopped sending heartbeats',
     cancelReason: 'node lost: the execution was given up',
   },
+  NodeRevoked: {
+    event: 'ExecutionLost',
+    actor: 'system:node-revocation',
+    error: 'the node was revoked',
+    cancelReason: 'node revoked: the execution was given up',
+  },
   DeadlinePassed: {
     event: 'ExecutionTimedOut',
     actor: 'system:deadline-sweep',

@@ -15,14 +15,38 @@ export function isNodeOnline(lastSeenAt: Date, now: Date): boolean {
   return now.getTime() - lastSeenAt.getTime() <= OFFLINE_AFTER_MS;
 }
 
-async function activeCounts(deps: AppDeps, nodeIds: string[]): Promise<Map<string, number>> {
-  if (nodeIds.length === 0) return new Map();
-  const rows: { node_id: string; active: string }[] = await deps.dataSource.query(
-    `SELECT node_id, count(*) AS active FROM executions
-     WHERE released_at IS NULL AND node_id = ANY($1) GROUP BY node_id`,
-    [nodeIds],
+interface NodeFacts {
+  active: Map<string, number>;
+  /** Nodes with broker credentials of their own that are not revoked. */
+  enrolled: Set<string>;
+}
+
+async function factsOf(deps: AppDeps, nodeIds: string[]): Promise<NodeFacts> {
+  if (nodeIds.length === 0) return { active: new Map(), enrolled: new Set() };
+  const [active, enrolled] = await Promise.all([
+    deps.dataSource.query<{ node_id: string; active: string }[]>(
+      `SELECT node_id, count(*) AS active FROM executions
+       WHERE released_at IS NULL AND node_id = ANY($1) GROUP BY node_id`,
+      [nodeIds],
+    ),
+    deps.dataSource.query<{ node_id: string }[]>(
+      `SELECT node_id FROM node_credentials WHERE node_id = ANY($1) AND revoked_at IS NULL`,
+      [nodeIds],
+    ),
+  ]);
+  return {
+    active: new Map(active.map((row) => [row.node_id, Number(row.active)])),
+    enrolled: new Set(enrolled.map((row) => row.node_id)),
+  };
+}
+
+function toDto(node: NodeEntity, facts: NodeFacts, now: Date): Node {
+  return toNodeDto(
+    node,
+    facts.active.get(node.id) ?? 0,
+    isNodeOnline(node.lastSeenAt, now),
+    facts.enrolled.has(node.id),
   );
-  return new Map(rows.map((row) => [row.node_id, Number(row.active)]));
 }
 
 export async function listNodes(deps: AppDeps, actor: Actor): Promise<Node[]> {
@@ -31,17 +55,16 @@ export async function listNodes(deps: AppDeps, actor: Actor): Promise<Node[]> {
     order: { id: 'ASC' },
     take: 1000,
   });
-  const counts = await activeCounts(
+  const facts = await factsOf(
     deps,
     nodes.map((node) => node.id),
   );
   const now = deps.clock.now();
-  return nodes.map((node) => toNodeDto(node, counts.get(node.id) ?? 0, isNodeOnline(node.lastSeenAt, now)));
+  return nodes.map((node) => toDto(node, facts, now));
 }
 
 export async function getNode(deps: AppDeps, actor: Actor, nodeId: string): Promise<Node> {
   const node = await deps.dataSource.getRepository(NodeEntity).findOneBy({ id: nodeId, orgId: actor.orgId });
   if (!node) throw new NotFoundError('node', nodeId);
-  const counts = await activeCounts(deps, [node.id]);
-  return toNodeDto(node, counts.get(node.id) ?? 0, isNodeOnline(node.lastSeenAt, deps.clock.now()));
+  return toDto(node, await factsOf(deps, [node.id]), deps.clock.now());
 }

@@ -8,6 +8,8 @@ import { transition, type TaskTransitionEvent, type TransitionResult } from './t
 export type GiveUpCause =
   /** Its node sent no heartbeat for `NODE_LOST_AFTER_SECONDS`. */
   | 'NodeLost'
+  /** Its node was revoked by an admin: handled as a lost node. */
+  | 'NodeRevoked'
   /** Its deadline (plus the grace period) passed. */
   | 'DeadlinePassed'
   /** Its node refused the ExecuteTask (a CommandRejected report) before accepting it. */
@@ -63,6 +65,7 @@ export function decideGiveUp(
 
 const EXECUTION_STATUS = {
   NodeLost: 'AgentLost',
+  NodeRevoked: 'AgentLost',
   DeadlinePassed: 'Timeout',
   CommandRejected: 'Failed',
 } as const satisfies Record<GiveUpCause, ExecutionStatus>;
@@ -70,6 +73,7 @@ const EXECUTION_STATUS = {
 function eventOf(cause: GiveUpCause, executionId: string, retryAt: Date | null): TaskTransitionEvent {
   switch (cause) {
     case 'NodeLost':
+    case 'NodeRevoked':
       return { type: 'LoseNode', executionId, retryAt };
     case 'DeadlinePassed':
       return { type: 'TimeOut', executionId, retryAt };

@@ -25,7 +25,11 @@ export function registerApiDocs(app: OpenAPIHono<HttpEnv>): void {
     tags: [
       { name: 'Tasks', description: 'Tasks and their audit log' },
       { name: 'Executions', description: 'Attempts of a task on a node' },
-      { name: 'Nodes', description: 'Machines whose agents have announced themselves' },
+      {
+        name: 'Nodes',
+        description: 'Machines whose agents have announced themselves; enrollment and revocation',
+      },
+      { name: 'Agent', description: 'Called by agents: enrollment, credential rotation, signing keys' },
       { name: 'Admin', description: 'Dead letters: list, inspect, re-drive' },
       { name: 'Health', description: 'Anonymous probes' },
     ],

@@ -6,8 +6,10 @@ import { registerApiDocs } from './api-docs.js';
 import type { Authenticator } from './auth.js';
 import { authenticate } from './authorize.js';
 import { createDeadLetterRouter } from './admin/dead-letters.handlers.js';
+import { createAgentRouter } from './agent/agent.handlers.js';
 import { correlation } from './correlation.js';
 import { errorHandler, handleNotFound } from './error-handler.js';
+import { createEnrollmentRouter } from './enrollments/enrollments.handlers.js';
 import { createExecutionRouter } from './executions/executions.handlers.js';
 import { createHealthRouter } from './health/health.handlers.js';
 import { jsonDepthLimit } from './json-depth-limit.js';
@@ -52,6 +54,8 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
     }),
   );
 
+  // Before the bearer-token middleware: agents prove themselves otherwise (see the router).
+  app.route('/api/v1', createAgentRouter(deps.app));
   app.use(
     '/api/v1/*',
     authenticate(deps.auth),
@@ -66,6 +70,8 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
   // Executions first: `/tasks/executions/{executionId}` must not be taken for `/tasks/{id}/…`.
   app.route('/api/v1', createExecutionRouter(deps.app));
   app.route('/api/v1', createTaskRouter(deps.app));
+  // Enrollments first: `/nodes/enrollments` must not be taken for `/nodes/{id}`.
+  app.route('/api/v1', createEnrollmentRouter(deps.app));
   app.route('/api/v1', createNodeRouter(deps.app));
   app.route('/api/v1', createDeadLetterRouter(deps.app));
 

@@ -10,8 +10,15 @@ import { createAuthenticator } from './auth.js';
 import { createApp, type HttpDeps } from './create-app.js';
 import { TEST_SECRET } from './test-tokens.js';
 
-/** For unit tests: an app whose database refuses every use (requests must not reach it). */
-export function createTestApp(overrides: Partial<HttpDeps> = {}, dataSource?: DataSource) {
+/**
+ * For unit tests: an app whose database refuses every use (requests must not reach it).
+ * `appOverrides` replaces some of the use cases' dependencies (a broker management API).
+ */
+export function createTestApp(
+  overrides: Partial<HttpDeps> = {},
+  dataSource?: DataSource,
+  appOverrides: Partial<AppDeps> = {},
+) {
   const app: AppDeps = {
     dataSource:
       dataSource ??
@@ -29,6 +36,7 @@ export function createTestApp(overrides: Partial<HttpDeps> = {}, dataSource?: Da
     logger: pino({ level: 'silent' }),
     keyring: ephemeralKeyring(),
     ...appSettingsFrom(loadConfig({ RETRY_JITTER_RATIO: '0' })),
+    ...appOverrides,
   };
   return createApp({ app, auth: createAuthenticator({ secret: TEST_SECRET }), readiness: {}, ...overrides });
 }

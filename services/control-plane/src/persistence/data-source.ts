@@ -13,6 +13,7 @@ import { AddOutboxNextAttemptAt1795400000004 } from './migrations/0004-add-outbo
 import { AddLostNodesAndRetryPolicies1795400000005 } from './migrations/0005-add-lost-nodes-and-retry-policies.js';
 import { CreateIdempotencyKeysAndDeadLetters1795400000006 } from './migrations/0006-create-idempotency-keys-and-dead-letters.js';
 import { CreateNodeEnrollmentsAndCredentials1795400000007 } from './migrations/0007-create-node-enrollments-and-credentials.js';
+import { AddNodeEnrollmentsRevokedBy1795400000008 } from './migrations/0008-add-node-enrollments-revoked-by.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -32,6 +33,7 @@ export const MIGRATIONS = [
   AddLostNodesAndRetryPolicies1795400000005,
   CreateIdempotencyKeysAndDeadLetters1795400000006,
   CreateNodeEnrollmentsAndCredentials1795400000007,
+  AddNodeEnrollmentsRevokedBy1795400000008,
 ];
 
 export interface DataSourceOptions {

@@ -83,11 +83,19 @@ export function toTaskEventDto(event: TaskEventEntity): TaskEvent {
   };
 }
 
-export function toNodeDto(node: NodeEntity, runningCount: number, online: boolean): Node {
+export function toNodeDto(node: NodeEntity, runningCount: number, online: boolean, enrolled: boolean): Node {
   return {
     id: node.id,
     orgId: node.orgId,
-    status: node.lostAt ? 'lost' : !online ? 'offline' : node.draining ? 'draining' : 'online',
+    status: node.revokedAt
+      ? 'revoked'
+      : node.lostAt
+        ? 'lost'
+        : !online
+          ? 'offline'
+          : node.draining
+            ? 'draining'
+            : 'online',
     agentId: node.agentId,
     agentVersion: node.agentVersion,
     protocolVersion: node.protocolVersion,
@@ -98,5 +106,7 @@ export function toNodeDto(node: NodeEntity, runningCount: number, online: boolea
     lastSeenAt: node.lastSeenAt.toISOString(),
     firstSeenAt: node.firstSeenAt.toISOString(),
     lostAt: iso(node.lostAt),
+    enrolled,
+    revokedAt: iso(node.revokedAt),
   };
 }

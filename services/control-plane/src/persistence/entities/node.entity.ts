@@ -15,4 +15,6 @@ export class NodeEntity {
   @Column('timestamptz', { name: 'last_seen_at' }) lastSeenAt!: Date;
   /** Set when the node was declared lost; cleared by its next heartbeat. */
   @Column('timestamptz', { name: 'lost_at', nullable: true }) lostAt!: Date | null;
+  /** Set when an admin revoked the node; cleared when it is enrolled again. */
+  @Column('timestamptz', { name: 'revoked_at', nullable: true }) revokedAt!: Date | null;
 }
