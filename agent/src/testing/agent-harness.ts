@@ -196,8 +196,17 @@ export async function startAgentHarness(
   const queueOf = (command: CommandMessage) =>
     command.type === 'ExecuteTask' ? routingKeys.work : routingKeys.control;
 
-  const reportsOf = (executionId: string) =>
-    executionReports(executionId).map((m) => `${m.type}:${m.payload.sequence}`);
+  // Delivery is at least once: a report whose confirm was lost in an outage is sent again under its
+  // messageId, and the control plane takes it once. Copies are counted once here too; work run
+  // twice would still show, as reports with messageIds of their own.
+  const reportsOf = (executionId: string) => {
+    const seen = new Set<string>();
+    return executionReports(executionId).flatMap((m) => {
+      if (seen.has(m.messageId)) return [];
+      seen.add(m.messageId);
+      return [`${m.type}:${m.payload.sequence}`];
+    });
+  };
   const payloadOf = (executionId: string, type: string) =>
     executionReports(executionId).find((m) => m.type === type)?.payload as
       Record<string, unknown> | undefined;
