@@ -5,7 +5,6 @@ import { createAmqpReportSender } from './broker/amqp-report-sender.js';
 import { createCommandConsumer } from './broker/command-consumer.js';
 import { createConnection } from './broker/connection.js';
 import { ReportPublisher } from './broker/report-publisher.js';
-import { agentTopology } from './broker/topology.js';
 import { createCancelTask } from './commands/cancel-task.js';
 import { createExecuteTask } from './commands/execute-task.js';
 import type { AgentConfig } from './config.js';
@@ -16,6 +15,7 @@ import { echoHandler } from './handlers/echo.js';
 import { HandlerRegistry, type TaskHandler } from './handlers/handler.js';
 import { healthCheckHandler } from './handlers/health-check.js';
 import { Heartbeat } from './heartbeat.js';
+import { agentMode } from './identity/agent-mode.js';
 import { LogShipper } from './logs/log-shipper.js';
 import { RunningExecutions } from './running-executions.js';
 import { shutDownAgent } from './shutdown.js';
@@ -44,8 +44,14 @@ const EARLY_CANCEL_MAX = 10_000;
 const CONTROL_CONCURRENCY = 5;
 
 export function startAgent(config: AgentConfig, logger: Logger, options: AgentOptions = {}): Agent {
-  const topology = agentTopology(config.topologyPrefix, config.nodeId);
-  const connection = createConnection(config.amqpUrl, `meridian-agent ${config.agentId}`, logger);
+  const mode = agentMode(config, logger);
+  const { topology } = mode;
+  const connection = createConnection(
+    config.amqpUrl,
+    `meridian-agent ${config.agentId}`,
+    logger,
+    mode.connection,
+  );
   const dataDir = openDataDir(config.dataDir, logger);
   const journal = new ExecutionJournal({ dir: config.dataDir, logger });
   const spool = new DiskSpool({ dir: join(config.dataDir, 'spool'), maxBytes: config.spoolMaxBytes, logger });
@@ -66,6 +72,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
   connection.on('connection', () => publisher.wake());
   connection.on('error', () => publisher.connectionLost());
   const publish = (message: Parameters<ReportPublisher['publish']>[0]) => publisher.publish(message);
+  const commandChecks = mode.commandChecks({ send: publish });
   const logs = new LogShipper({
     sender: publisher,
     nodeId: config.nodeId,
@@ -106,6 +113,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
       orgId: config.orgId,
       agentId: config.agentId,
       agentVersion: agentPackage.version,
+      protocolVersion: mode.protocolVersion,
       capacity: config.maxConcurrency,
       labels: config.labels,
     },
@@ -134,6 +142,8 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
     declaration: topology.work,
     concurrency: config.maxConcurrency,
     accepts: 'ExecuteTask',
+    gate: commandChecks.gate,
+    refuse: commandChecks.refuse,
     handle: createExecuteTask({
       runner,
       running,
@@ -149,6 +159,8 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
     declaration: topology.control,
     concurrency: CONTROL_CONCURRENCY,
     accepts: 'CancelTask',
+    gate: commandChecks.gate,
+    refuse: commandChecks.refuse,
     handle: createCancelTask({ running, cancelledEarly, logger }),
     onReady: () => onQueueReady('control'),
     logger: logger.child({ queue: topology.control.queue }),
@@ -177,6 +189,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
         closeState: () => {
           journal.close();
           spool.close();
+          commandChecks.close();
           dataDir.release();
         },
         logger,

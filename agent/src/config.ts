@@ -4,6 +4,12 @@ import { z } from 'zod';
 import { HEARTBEAT_INTERVAL_SECONDS, NodeLabelsSchema } from '@meridian/contracts/messages/agent-heartbeat';
 import { identifierText } from '@meridian/contracts/storable';
 import { DEFAULT_TOPOLOGY_PREFIX, isValidNodeId } from '@meridian/contracts/topology';
+import type { SigningPublicKey } from '@meridian/contracts/security/command-signature';
+import {
+  defaultCredentialsFile,
+  readCredentialsFile,
+  type StoredCredentials,
+} from './identity/credentials-file.js';
 
 /**
  * Variables of the agent's own environment handed to the processes it starts. Everything else
@@ -36,15 +42,16 @@ const ConfigSchema = z.object({
   AMQP_URL: z.string().min(1).default('amqp://guest:guest@127.0.0.1:5672'),
   NODE_ID: z
     .string()
-    .refine(isValidNodeId, 'letters, digits, ".", "_" and "-", at most 200, not starting with a sign'),
-  ORG_ID: identifierText(200),
+    .refine(isValidNodeId, 'letters, digits, ".", "_" and "-", at most 200, not starting with a sign')
+    .optional(),
+  ORG_ID: identifierText(200).optional(),
   AGENT_ID: identifierText(200).optional(),
   MAX_CONCURRENCY: z.coerce.number().int().min(1).max(10_000).default(10),
-  LABELS: labelList.default({}),
+  LABELS: labelList.optional(),
   TOPOLOGY_PREFIX: z
     .string()
     .regex(/^[a-z0-9][a-z0-9._-]*$/i)
-    .default(DEFAULT_TOPOLOGY_PREFIX),
+    .optional(),
   HEARTBEAT_INTERVAL_MS: z.coerce
     .number()
     .int()
@@ -60,6 +67,9 @@ const ConfigSchema = z.object({
     .max(1024 * 1024 * 1024)
     .default(1024 * 1024),
   AGENT_DATA_DIR: z.string().min(1).optional(),
+  AGENT_CREDENTIALS_FILE: z.string().min(1).optional(),
+  ENROLLMENT_TOKEN: z.string().min(1).max(200).optional(),
+  CONTROL_PLANE_URL: z.url({ protocol: /^https?$/ }).optional(),
   SPOOL_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -69,7 +79,26 @@ const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
+type AgentEnv = z.infer<typeof ConfigSchema>;
+
+/**
+ * Who the agent is on the broker. `enrolled`: a credentials file (see identity/credentials-file.ts)
+ * names the node, its organisation, labels and broker user; commands are verified. `development`:
+ * NODE_ID and ORG_ID from the environment, the shared login of AMQP_URL, commands not verified.
+ */
+export type AgentIdentity =
+  | { mode: 'development' }
+  | {
+      mode: 'enrolled';
+      credentialsFile: string;
+      brokerUsername: string;
+      controlPlaneUrl: string;
+      signingKeys: SigningPublicKey[];
+    };
+
 export interface AgentConfig {
+  identity: AgentIdentity;
+  /** Enrolled: with the user and password of the credentials file (read again at each reconnect). */
   amqpUrl: string;
   nodeId: string;
   orgId: string;
@@ -105,11 +134,27 @@ export interface HostIdentity {
   cwd?: string;
 }
 
+/** What the environment says, before any credentials file is read. */
+export interface AgentSettings {
+  env: AgentEnv;
+  host: HostIdentity;
+  /** Absolute. */
+  dataDir: string;
+  /** Absolute: AGENT_CREDENTIALS_FILE, or `credentials.json` in the data directory. */
+  credentialsFile: string;
+  /** ENROLLMENT_TOKEN and CONTROL_PLANE_URL: used at start while there is no credentials file. */
+  enrollment?: { token: string; controlPlaneUrl: string };
+  /** Base environment of the processes the agent starts. */
+  taskEnv: Record<string, string>;
+}
+
+const currentHost = (): HostIdentity => ({ hostname: hostname(), pid: process.pid, cwd: process.cwd() });
+
 /** Parses the environment once, at start-up; nothing else reads `process.env`. */
-export function loadConfig(
+export function readSettings(
   env: Record<string, string | undefined>,
-  host: HostIdentity = { hostname: hostname(), pid: process.pid, cwd: process.cwd() },
-): AgentConfig {
+  host: HostIdentity = currentHost(),
+): AgentSettings {
   const present = Object.fromEntries(
     Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
   );
@@ -119,27 +164,143 @@ export function loadConfig(
     throw new ConfigError(`invalid agent configuration: ${problems.join('; ')}`);
   }
   const c = parsed.data;
+  if (c.ENROLLMENT_TOKEN !== undefined && c.CONTROL_PLANE_URL === undefined) {
+    throw new ConfigError('invalid agent configuration: ENROLLMENT_TOKEN needs CONTROL_PLANE_URL');
+  }
+  const cwd = host.cwd ?? process.cwd();
+  const dataDir = resolve(cwd, c.AGENT_DATA_DIR ?? join('.meridian-agent', c.NODE_ID ?? 'default'));
   return {
-    amqpUrl: c.AMQP_URL,
-    nodeId: c.NODE_ID,
-    orgId: c.ORG_ID,
-    agentId: c.AGENT_ID ?? `${c.NODE_ID}-${host.hostname}-${host.pid}`.slice(0, 200),
-    maxConcurrency: c.MAX_CONCURRENCY,
-    labels: c.LABELS,
-    topologyPrefix: c.TOPOLOGY_PREFIX,
-    heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
-    outputMaxBytes: c.OUTPUT_MAX_BYTES,
-    shutdownGraceSeconds: c.SHUTDOWN_GRACE_SECONDS,
-    logFlushMs: c.LOG_FLUSH_MS,
-    logBufferBytes: c.LOG_BUFFER_BYTES,
-    dataDir: resolve(host.cwd ?? process.cwd(), c.AGENT_DATA_DIR ?? join('.meridian-agent', c.NODE_ID)),
-    spoolMaxBytes: c.SPOOL_MAX_BYTES,
-    logLevel: c.LOG_LEVEL,
+    env: c,
+    host,
+    dataDir,
+    credentialsFile: c.AGENT_CREDENTIALS_FILE
+      ? resolve(cwd, c.AGENT_CREDENTIALS_FILE)
+      : defaultCredentialsFile(dataDir),
+    ...(c.ENROLLMENT_TOKEN !== undefined && c.CONTROL_PLANE_URL !== undefined
+      ? { enrollment: { token: c.ENROLLMENT_TOKEN, controlPlaneUrl: c.CONTROL_PLANE_URL } }
+      : {}),
     taskEnv: Object.fromEntries(
       TASK_ENV_PASSTHROUGH.flatMap((name) => {
         const value = env[name];
         return value === undefined ? [] : [[name, value]];
       }),
     ),
+  };
+}
+
+/**
+ * The agent's configuration: enrolled when there are stored credentials, else development mode.
+ * Enrolled, NODE_ID, ORG_ID and TOPOLOGY_PREFIX are not needed; set, they must agree with the
+ * credentials file (a mismatch is a mistake worth stopping for, not something to guess about).
+ * LABELS adds labels of this host to the enrollment's; a key in both must have the same value.
+ */
+export function buildConfig(
+  settings: AgentSettings,
+  credentials: StoredCredentials | undefined,
+): AgentConfig {
+  const c = settings.env;
+  const identity = credentials ? enrolledIdentity(settings, credentials) : developmentIdentity(c);
+  return {
+    identity: identity.identity,
+    amqpUrl: identity.amqpUrl,
+    nodeId: identity.nodeId,
+    orgId: identity.orgId,
+    agentId: c.AGENT_ID ?? `${identity.nodeId}-${settings.host.hostname}-${settings.host.pid}`.slice(0, 200),
+    maxConcurrency: c.MAX_CONCURRENCY,
+    labels: identity.labels,
+    topologyPrefix: identity.topologyPrefix,
+    heartbeatIntervalMs: c.HEARTBEAT_INTERVAL_MS,
+    outputMaxBytes: c.OUTPUT_MAX_BYTES,
+    shutdownGraceSeconds: c.SHUTDOWN_GRACE_SECONDS,
+    logFlushMs: c.LOG_FLUSH_MS,
+    logBufferBytes: c.LOG_BUFFER_BYTES,
+    dataDir: settings.dataDir,
+    spoolMaxBytes: c.SPOOL_MAX_BYTES,
+    logLevel: c.LOG_LEVEL,
+    taskEnv: settings.taskEnv,
+  };
+}
+
+/** `readSettings` then `buildConfig` with the credentials file, if there is one. */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  host: HostIdentity = currentHost(),
+  readCredentials: (path: string) => StoredCredentials | undefined = readCredentialsFile,
+): AgentConfig {
+  const settings = readSettings(env, host);
+  return buildConfig(settings, readCredentials(settings.credentialsFile));
+}
+
+interface ResolvedIdentity {
+  identity: AgentIdentity;
+  amqpUrl: string;
+  nodeId: string;
+  orgId: string;
+  labels: Record<string, string>;
+  topologyPrefix: string;
+}
+
+function developmentIdentity(c: AgentEnv): ResolvedIdentity {
+  const missing = (['NODE_ID', 'ORG_ID'] as const).filter((name) => c[name] === undefined);
+  if (c.NODE_ID === undefined || c.ORG_ID === undefined) {
+    throw new ConfigError(
+      `invalid agent configuration: ${missing.map((name) => `${name}: required`).join('; ')} ` +
+        '(or enroll the agent: ENROLLMENT_TOKEN and CONTROL_PLANE_URL, or npm run agent:enroll)',
+    );
+  }
+  return {
+    identity: { mode: 'development' },
+    amqpUrl: c.AMQP_URL,
+    nodeId: c.NODE_ID,
+    orgId: c.ORG_ID,
+    labels: c.LABELS ?? {},
+    topologyPrefix: c.TOPOLOGY_PREFIX ?? DEFAULT_TOPOLOGY_PREFIX,
+  };
+}
+
+function enrolledIdentity(settings: AgentSettings, stored: StoredCredentials): ResolvedIdentity {
+  const c = settings.env;
+  const disagreements = [
+    c.NODE_ID !== undefined && c.NODE_ID !== stored.nodeId
+      ? `NODE_ID "${c.NODE_ID}" is not "${stored.nodeId}"`
+      : '',
+    c.ORG_ID !== undefined && c.ORG_ID !== stored.orgId
+      ? `ORG_ID "${c.ORG_ID}" is not "${stored.orgId}"`
+      : '',
+    c.TOPOLOGY_PREFIX !== undefined && c.TOPOLOGY_PREFIX !== stored.topologyPrefix
+      ? `TOPOLOGY_PREFIX "${c.TOPOLOGY_PREFIX}" is not "${stored.topologyPrefix}"`
+      : '',
+    ...Object.entries(c.LABELS ?? {}).map(([key, value]) =>
+      Object.hasOwn(stored.labels, key) && stored.labels[key] !== value
+        ? `LABELS ${key}=${value} is not the enrollment's ${key}=${stored.labels[key]}`
+        : '',
+    ),
+  ].filter(Boolean);
+  if (disagreements.length > 0) {
+    throw new ConfigError(
+      `the environment disagrees with the credentials file ${settings.credentialsFile} (the enrollment decides): ` +
+        `${disagreements.join('; ')}; unset them or enroll again`,
+    );
+  }
+  if (!isValidNodeId(stored.nodeId)) {
+    throw new ConfigError(`the credentials file ${settings.credentialsFile} names an unusable node id`);
+  }
+  const url = new URL(c.AMQP_URL);
+  url.username = encodeURIComponent(stored.broker.username);
+  url.password = encodeURIComponent(stored.broker.password);
+  return {
+    identity: {
+      mode: 'enrolled',
+      credentialsFile: settings.credentialsFile,
+      brokerUsername: stored.broker.username,
+      // Where the control plane is may change (CONTROL_PLANE_URL); who the node is may not.
+      controlPlaneUrl: c.CONTROL_PLANE_URL ?? stored.controlPlaneUrl,
+      signingKeys: stored.signingKeys,
+    },
+    amqpUrl: url.toString(),
+    nodeId: stored.nodeId,
+    orgId: stored.orgId,
+    labels: { ...c.LABELS, ...stored.labels },
+    topologyPrefix: stored.topologyPrefix,
   };
 }

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { buildEnvelope } from '@meridian/contracts/messages/envelope';
-import { PROTOCOL_VERSION } from '@meridian/contracts/messages/envelope';
 import {
   AGENT_HEARTBEAT,
   AGENT_HEARTBEAT_SCHEMA_VERSION,
@@ -12,7 +11,11 @@ import type { PublishMessage } from './execution-reporter.js';
 export interface HeartbeatOptions {
   publish: PublishMessage;
   intervalMs: number;
-  identity: Pick<AgentHeartbeat, 'nodeId' | 'orgId' | 'agentId' | 'agentVersion' | 'capacity' | 'labels'>;
+  /** protocolVersion: 2 when enrolled, 1 in development mode (unsigned commands, shared login). */
+  identity: Pick<
+    AgentHeartbeat,
+    'nodeId' | 'orgId' | 'agentId' | 'agentVersion' | 'protocolVersion' | 'capacity' | 'labels'
+  >;
   runningExecutions(): string[];
   logger: Logger;
 }
@@ -50,7 +53,6 @@ export class Heartbeat {
   beat(): Promise<void> {
     const payload: AgentHeartbeat = {
       ...this.options.identity,
-      protocolVersion: PROTOCOL_VERSION,
       runningExecutions: this.options.runningExecutions(),
       ...(this.#draining ? { draining: true } : {}),
     };

@@ -1,12 +1,21 @@
+import { hostname } from 'node:os';
 import { pino } from 'pino';
+import agentPackage from '../package.json' with { type: 'json' };
 import { startAgent } from './agent.js';
-import { loadConfig } from './config.js';
+import { buildConfig, readSettings, type AgentConfig } from './config.js';
+import { credentialsAtStart } from './identity/credentials-at-start.js';
 import { createLogger } from './logger.js';
 
-/** Composition root: configuration, logger, agent, signals. */
-let config;
+/** Composition root: configuration (and enrollment at first start), logger, agent, signals. */
+let config: AgentConfig;
 try {
-  config = loadConfig(process.env);
+  const settings = readSettings(process.env);
+  const credentials = await credentialsAtStart(settings, {
+    logger: pino({ level: settings.env.LOG_LEVEL }),
+    agentVersion: agentPackage.version,
+    hostname: hostname(),
+  });
+  config = buildConfig(settings, credentials);
 } catch (error) {
   pino().fatal({ err: error }, 'cannot start the agent');
   process.exit(1);

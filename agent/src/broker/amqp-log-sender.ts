@@ -12,7 +12,7 @@ export interface AmqpLogSender extends LogChunkSender {
 }
 
 /**
- * Publishes LogChunks to the logs exchange (routing key `node.<nodeId>`) on a channel of its own,
+ * Publishes LogChunks to the logs exchange (routing key `topology.logRoutingKey`) on a channel of its own,
  * persistent, with publisher confirms. Not `mandatory`: a chunk nobody consumes is not worth
  * holding. A chunk caught by a lost connection is sent once more after the reconnect (the control
  * plane stores each seq once); after that it counts as dropped. Validated before sending, like the
@@ -24,13 +24,16 @@ export function createAmqpLogSender(connection: Connection, topology: AgentTopol
   const publisher = connection.createPublisher({
     confirm: true,
     maxAttempts: 2,
-    exchanges: [topology.logsExchange],
+    exchanges: topology.logsDeclarations,
   });
   return {
     async send(message: LogChunkMessage): Promise<void> {
       const invalid = describeInvalidLogChunk(message);
       if (invalid) throw new Error(`refusing to publish an invalid LogChunk: ${invalid}`);
-      await publisher.send({ ...publishProperties(message), exchange, routingKey }, jsonBody(message));
+      await publisher.send(
+        { ...publishProperties(message, topology.userId), exchange, routingKey },
+        jsonBody(message),
+      );
     },
     close: () => publisher.close(),
   };

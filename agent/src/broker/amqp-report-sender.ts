@@ -9,22 +9,27 @@ export interface AmqpReportSender extends MessageSender {
 }
 
 /**
- * Sends agent messages to the agent-events exchange, routing key = message type, with publisher
+ * Sends agent messages to the agent-events exchange (routing key from the topology: the message
+ * type, or `<username>.<type>` when enrolled), with publisher
  * confirms. Messages are `mandatory`: one that no queue takes comes back, and is then reported as
  * unroutable instead of counting as delivered.
  */
 export function createAmqpReportSender(connection: Connection, topology: AgentTopology): AmqpReportSender {
   const exchange = topology.names.agentEventsExchange;
   const returned = new Set<string>();
-  const publisher = connection.createPublisher({ confirm: true, exchanges: [topology.agentEventsExchange] });
+  const publisher = connection.createPublisher({
+    confirm: true,
+    exchanges: topology.agentEventsDeclarations,
+  });
   publisher.on('basic.return', (message: ReturnedMessage) => {
     if (message.messageId) returned.add(message.messageId);
   });
 
   return {
     async send(message: AgentMessage): Promise<void> {
+      const routingKey = topology.eventRoutingKey(message.type);
       await publisher.send(
-        { ...publishProperties(message), exchange, routingKey: message.type, mandatory: true },
+        { ...publishProperties(message, topology.userId), exchange, routingKey, mandatory: true },
         jsonBody(message),
       );
       // rabbitmq-client emits basic.return on setImmediate, after the confirm may have resolved.

@@ -2,6 +2,7 @@ import { ConsumerStatus, type Connection, type Consumer } from 'rabbitmq-client'
 import type { Logger } from 'pino';
 import { parseCommandMessage, type CommandMessage } from '@meridian/contracts/messages/command-message';
 import type { CommandOutcome } from '../commands/command-outcome.js';
+import type { CommandGate, CommandRefusal } from '../security/command-gate.js';
 import type { QueueDeclaration } from './topology.js';
 
 export interface CommandConsumerOptions<TType extends CommandMessage['type']> {
@@ -9,7 +10,11 @@ export interface CommandConsumerOptions<TType extends CommandMessage['type']> {
   /** Prefetch and concurrency: how many of these commands are handled at once. */
   concurrency: number;
   accepts: TType;
+  /** Lets through only what may be acted on (enrolled: signed for this node, not replayed). */
+  gate: CommandGate;
   handle(command: Extract<CommandMessage, { type: TType }>): Promise<CommandOutcome>;
+  /** A command not acted on: unreadable, on the wrong queue, or kept out by the gate. */
+  refuse(refusal: CommandRefusal, queueType: TType): Promise<CommandOutcome>;
   onReady(): void;
   logger: Logger;
 }
@@ -21,15 +26,15 @@ const STATUS: Record<CommandOutcome, ConsumerStatus> = {
 };
 
 /**
- * A thin adapter: parse the command, hand it to its use case, map the outcome to ack/nack. What
- * cannot be parsed is rejected without requeue (the broker dead-letters or drops it): requeueing it
- * would loop forever.
+ * A thin adapter: through the gate, parse the command, hand it to its use case, map the outcome
+ * to ack/nack. What is refused is never requeued: requeueing it would loop forever.
  */
 export function createCommandConsumer<TType extends CommandMessage['type']>(
   connection: Connection,
   options: CommandConsumerOptions<TType>,
 ): Consumer {
   const { logger } = options;
+  const refuse = async (refusal: CommandRefusal) => STATUS[await options.refuse(refusal, options.accepts)];
   const consumer = connection.createConsumer(
     {
       ...options.declaration,
@@ -38,28 +43,29 @@ export function createCommandConsumer<TType extends CommandMessage['type']>(
       requeue: false,
     },
     async (delivery) => {
-      const parsed = parseCommandMessage(delivery.body);
-      if (!parsed.ok) {
-        logger.warn(
-          { reason: parsed.reason, messageId: delivery.messageId, redelivered: delivery.redelivered },
-          'malformed command rejected',
-        );
-        return ConsumerStatus.DROP;
-      }
-      if (parsed.message.type !== options.accepts) {
-        logger.warn(
-          { type: parsed.message.type, messageId: parsed.message.messageId },
-          'command on the wrong queue rejected',
-        );
-        return ConsumerStatus.DROP;
-      }
+      const fromDelivery = { messageId: delivery.messageId, type: delivery.type };
+      let messageId = delivery.messageId;
       try {
-        return STATUS[await options.handle(parsed.message as Extract<CommandMessage, { type: TType }>)];
+        const admission = await options.gate.admit(delivery);
+        if (!admission.ok) return await refuse(admission.refusal);
+        const parsed = parseCommandMessage(admission.body);
+        if (!parsed.ok) return await refuse({ code: 'invalid', reason: parsed.reason, ...fromDelivery });
+        const command = parsed.message;
+        messageId = command.messageId;
+        if (command.type !== options.accepts) {
+          return await refuse({
+            code: 'invalid',
+            reason: `${command.type} on the ${options.accepts} queue`,
+            messageId: command.messageId,
+            type: command.type,
+            correlationId: command.correlationId,
+            taskId: command.payload.taskId,
+            executionId: command.payload.executionId,
+          });
+        }
+        return STATUS[await options.handle(command as Extract<CommandMessage, { type: TType }>)];
       } catch (error) {
-        logger.error(
-          { err: error, messageId: parsed.message.messageId },
-          'command handling failed; rejected',
-        );
+        logger.error({ err: error, messageId }, 'command handling failed; rejected');
         return ConsumerStatus.DROP;
       }
     },

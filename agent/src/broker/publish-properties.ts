@@ -7,8 +7,12 @@ interface OutboundMessage {
   occurredAt: string;
 }
 
-/** The AMQP properties every agent message carries: persistent, JSON, the envelope's ids. */
-export function publishProperties(message: OutboundMessage): Envelope {
+/**
+ * The AMQP properties every agent message carries: persistent, JSON, the envelope's ids, and the
+ * publishing user when enrolled (validated by the broker: the control plane learns the sender
+ * from it, not from the body).
+ */
+export function publishProperties(message: OutboundMessage, userId?: string): Envelope {
   return {
     durable: true,
     messageId: message.messageId,
@@ -16,6 +20,7 @@ export function publishProperties(message: OutboundMessage): Envelope {
     correlationId: message.correlationId,
     contentType: 'application/json',
     timestamp: Math.floor(Date.parse(message.occurredAt) / 1000),
+    ...(userId === undefined ? {} : { userId }),
   };
 }
 

@@ -1,4 +1,13 @@
-import { closeSync, fdatasyncSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fchmodSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
@@ -18,6 +27,8 @@ export function replaceFileDurably(path: string, content: string | Buffer): void
   const temporary = `${path}.tmp`;
   const fd = openSync(temporary, 'w', PRIVATE_FILE_MODE);
   try {
+    // The mode of open() applies only to a new file: a leftover temporary file keeps its own.
+    fchmodSync(fd, PRIVATE_FILE_MODE);
     writeAll(fd, typeof content === 'string' ? Buffer.from(content, 'utf8') : content);
     fdatasyncSync(fd);
   } finally {

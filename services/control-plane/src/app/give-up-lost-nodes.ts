@@ -7,7 +7,8 @@ import { giveUpExecutions } from './give-up-executions.js';
 
 /**
  * One pass of the lost-node sweep. A node that sent no heartbeat for `NODE_LOST_AFTER_SECONDS` is
- * marked lost (`NodeLost` audit event); every unfinished execution on a lost node ends AgentLost,
+ * marked lost (not a revoked one, whose executions its revocation gave up, nor an enrolled one
+ * that has never connected) (`NodeLost` audit event); every unfinished execution on a lost node ends AgentLost,
  * its slot freed, its task retried per policy (on any eligible node, or, if pinned, on its own
  * node once that node is back) and a CancelTask queued for the node in case the work still runs.
  * Safe on several replicas: rows are claimed with SKIP LOCKED, and executions left over by a
@@ -54,7 +55,9 @@ async function markLostNodes(
   const cutoff = new Date(now.getTime() - deps.defaults.nodeLostAfterSeconds * 1000);
   const lost: { id: string; org_id: string; last_seen_at: Date }[] = await manager.query(
     `WITH due AS (
-       SELECT id FROM nodes WHERE lost_at IS NULL AND last_seen_at < $1 ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
+       SELECT id FROM nodes
+        WHERE lost_at IS NULL AND last_seen_at < $1 AND revoked_at IS NULL AND agent_id <> ''
+        ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED
      ), marked AS (
        UPDATE nodes n SET lost_at = $3 FROM due WHERE n.id = due.id RETURNING n.id, n.org_id, n.last_seen_at
      )

@@ -11,6 +11,7 @@ import { giveUpLostNodes } from './give-up-lost-nodes.js';
 import { getNode } from './node-queries.js';
 import { recordAgentMessages } from './record-agent-messages.js';
 import { listTaskEvents } from './task-queries.js';
+import { saveEnrolledNode } from '../persistence/enrolled-nodes.js';
 
 const database = useTestDatabase();
 let deps: Awaited<ReturnType<typeof createTestAppDeps>>;
@@ -230,6 +231,28 @@ describe('lost nodes', () => {
       ['MaxRetriesReached', null],
     ]);
     expect(events.at(-1)!.data).toEqual({ retriesUsed: 0, maxRetries: 0, cause: 'NodeLost' });
+  });
+
+  it('never declares lost an enrolled node that has not connected yet, nor a revoked one', async () => {
+    const { orgId, a, b, actor, beat } = freshOrg();
+    await deps.dataSource.transaction((manager) =>
+      saveEnrolledNode(manager, {
+        nodeId: a,
+        orgId,
+        agentVersion: '2.0.0',
+        protocolVersion: 2,
+        labels: {},
+        now: deps.clock.now(),
+      }),
+    );
+    await beat(b);
+    await deps.dataSource.query(`UPDATE nodes SET revoked_at = $2 WHERE id = $1`, [b, deps.clock.now()]);
+    deps.clock.advance(LOST_AFTER_MS + 1000);
+    await giveUpLostNodes(deps, 100);
+    expect(await getNode(deps, actor, a)).toMatchObject({ status: 'offline', lostAt: null, enrolled: false });
+    expect(await getNode(deps, actor, b)).toMatchObject({ status: 'revoked', lostAt: null });
+    expect(await nodeEvents(a)).toEqual([]);
+    expect(await nodeEvents(b)).toEqual([]);
   });
 
   it('gives up each execution once when several replicas sweep at the same time', async () => {

@@ -91,7 +91,7 @@ export function toNodeDto(node: NodeEntity, runningCount: number, online: boolea
       ? 'revoked'
       : node.lostAt
         ? 'lost'
-        : !online
+        : !online || node.agentId === '' // enrolled, never connected yet
           ? 'offline'
           : node.draining
             ? 'draining'
