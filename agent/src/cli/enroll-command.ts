@@ -1,10 +1,16 @@
 import { hostname } from 'node:os';
-import { parseArgs } from 'node:util';
 import agentPackage from '../../package.json' with { type: 'json' };
 import { readSettings } from '../config.js';
 import { credentialsFileExists } from '../identity/credentials-file.js';
 import { enrollAndSave } from '../identity/enrollment.js';
-import { EXIT, messageOf, type CliIo } from './cli-io.js';
+import {
+  EXIT,
+  LOCATION_OPTIONS,
+  locationSettings,
+  messageOf,
+  parseCommandArgs,
+  type CliIo,
+} from './cli-io.js';
 
 export const ENROLL_USAGE =
   'usage: npm run agent:enroll -- --token TOKEN --url CONTROL_PLANE_URL [--data-dir DIR] [--credentials-file FILE] [--force]\n' +
@@ -25,28 +31,19 @@ export async function enrollCommand(
   env: Record<string, string | undefined>,
   io: CliIo,
 ): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        token: { type: 'string' },
-        url: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'credentials-file': { type: 'string' },
-        force: { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    io.err(`${messageOf(error)}\n${ENROLL_USAGE}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.out(ENROLL_USAGE);
-    return EXIT.ok;
-  }
+  const parsed = parseCommandArgs(
+    argv,
+    {
+      token: { type: 'string' },
+      url: { type: 'string' },
+      force: { type: 'boolean', default: false },
+      ...LOCATION_OPTIONS,
+    },
+    ENROLL_USAGE,
+    io,
+  );
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   const token = values.token ?? env['ENROLLMENT_TOKEN'];
   const url = values.url ?? env['CONTROL_PLANE_URL'];
   if (!token || !url) {
@@ -59,8 +56,7 @@ export async function enrollCommand(
       ...env,
       ENROLLMENT_TOKEN: token,
       CONTROL_PLANE_URL: url,
-      AGENT_DATA_DIR: values['data-dir'] ?? env['AGENT_DATA_DIR'],
-      AGENT_CREDENTIALS_FILE: values['credentials-file'] ?? env['AGENT_CREDENTIALS_FILE'],
+      ...locationSettings(values, env),
     });
   } catch (error) {
     io.err(messageOf(error));

@@ -1,7 +1,13 @@
-import { parseArgs } from 'node:util';
 import { readSettings } from '../config.js';
 import { rotateAndSave } from '../identity/enrollment.js';
-import { EXIT, messageOf, type CliIo } from './cli-io.js';
+import {
+  EXIT,
+  LOCATION_OPTIONS,
+  locationSettings,
+  messageOf,
+  parseCommandArgs,
+  type CliIo,
+} from './cli-io.js';
 
 export const ROTATE_USAGE =
   'usage: npm run agent:rotate-credentials -- [--data-dir DIR] [--credentials-file FILE] [--url CONTROL_PLANE_URL]\n' +
@@ -18,33 +24,15 @@ export async function rotateCredentialsCommand(
   env: Record<string, string | undefined>,
   io: CliIo,
 ): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        url: { type: 'string' },
-        'data-dir': { type: 'string' },
-        'credentials-file': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    io.err(`${messageOf(error)}\n${ROTATE_USAGE}`);
-    return EXIT.usage;
-  }
-  if (values.help) {
-    io.out(ROTATE_USAGE);
-    return EXIT.ok;
-  }
+  const parsed = parseCommandArgs(argv, { url: { type: 'string' }, ...LOCATION_OPTIONS }, ROTATE_USAGE, io);
+  if ('exit' in parsed) return parsed.exit;
+  const { values } = parsed;
   let credentialsFile;
   try {
     ({ credentialsFile } = readSettings({
       ...env,
       ENROLLMENT_TOKEN: undefined,
-      AGENT_DATA_DIR: values['data-dir'] ?? env['AGENT_DATA_DIR'],
-      AGENT_CREDENTIALS_FILE: values['credentials-file'] ?? env['AGENT_CREDENTIALS_FILE'],
+      ...locationSettings(values, env),
     }));
   } catch (error) {
     io.err(messageOf(error));

@@ -12,7 +12,7 @@ import { readSettings } from '../config.js';
 import { startAgentHarness, type AgentHarness } from '../testing/agent-harness.js';
 import { CommandSigner } from '../testing/command-signer.js';
 import { executeTask } from '../testing/commands.js';
-import { startControlPlaneStub, type ControlPlaneStub } from '../testing/control-plane-stub.js';
+import { startScriptedAgentApi, type ScriptedAgentApi } from '../testing/scripted-agent-api.js';
 import { removeDataDirs, temporaryDataDir } from '../testing/data-dir.js';
 import { credentialsAtStart } from './credentials-at-start.js';
 import { readCredentialsFile, writeCredentialsFile } from './credentials-file.js';
@@ -20,14 +20,14 @@ import { readCredentialsFile, writeCredentialsFile } from './credentials-file.js
 failOnLeakedProcesses();
 afterAll(removeDataDirs);
 
-const stubs: ControlPlaneStub[] = [];
+const stubs: ScriptedAgentApi[] = [];
 let harness: AgentHarness | undefined;
 const agents: AgentProcess[] = [];
 afterEach(async () => {
   await Promise.all(agents.splice(0).map((agent) => agent.stop('SIGTERM')));
   await harness?.dispose();
   harness = undefined;
-  await Promise.all(stubs.splice(0).map((stub) => stub.close()));
+  await Promise.all(stubs.splice(0).map((api) => api.close()));
 });
 
 const credentials = (): AgentCredentials => ({
@@ -40,8 +40,8 @@ const credentials = (): AgentCredentials => ({
   issuedAt: new Date().toISOString(),
 });
 
-async function stub(): Promise<ControlPlaneStub> {
-  const started = await startControlPlaneStub(credentials());
+async function api(): Promise<ScriptedAgentApi> {
+  const started = await startScriptedAgentApi(credentials());
   stubs.push(started);
   return started;
 }
@@ -54,7 +54,7 @@ function capture(): CliIo & { stdout: string[]; stderr: string[] } {
 
 describe('npm run agent:enroll', () => {
   it('exchanges the token for credentials, stored 0600, and says how to start the agent', async () => {
-    const cp = await stub();
+    const cp = await api();
     const dataDir = join(temporaryDataDir(), 'agent');
     const io = capture();
     const code = await enrollCommand(['--token', cp.token, '--url', cp.url, '--data-dir', dataDir], {}, io);
@@ -78,7 +78,7 @@ describe('npm run agent:enroll', () => {
   });
 
   it('takes the token and URL from ENROLLMENT_TOKEN and CONTROL_PLANE_URL', async () => {
-    const cp = await stub();
+    const cp = await api();
     const dataDir = temporaryDataDir();
     const env = { ENROLLMENT_TOKEN: cp.token, CONTROL_PLANE_URL: cp.url, AGENT_DATA_DIR: dataDir };
     expect(await enrollCommand([], env, capture())).toBe(0);
@@ -86,7 +86,7 @@ describe('npm run agent:enroll', () => {
   });
 
   it('reports a refused token and writes nothing', async () => {
-    const cp = await stub();
+    const cp = await api();
     const dataDir = temporaryDataDir();
     const io = capture();
     const code = await enrollCommand(
@@ -100,7 +100,7 @@ describe('npm run agent:enroll', () => {
   });
 
   it('does not replace existing credentials without --force', async () => {
-    const cp = await stub();
+    const cp = await api();
     const dataDir = temporaryDataDir();
     const args = ['--token', cp.token, '--url', cp.url, '--data-dir', dataDir];
     expect(await enrollCommand(args, {}, capture())).toBe(0);
@@ -111,7 +111,7 @@ describe('npm run agent:enroll', () => {
   });
 
   it('says when the control plane cannot be reached', async () => {
-    const cp = await stub();
+    const cp = await api();
     await cp.close();
     const io = capture();
     const args = ['--token', 'mte_x', '--url', cp.url, '--data-dir', temporaryDataDir()];
@@ -131,7 +131,7 @@ describe('npm run agent:enroll', () => {
 
 describe('npm run agent:rotate-credentials', () => {
   async function enrolled() {
-    const cp = await stub();
+    const cp = await api();
     const dataDir = temporaryDataDir();
     expect(
       await enrollCommand(['--token', cp.token, '--url', cp.url, '--data-dir', dataDir], {}, capture()),
@@ -190,7 +190,7 @@ describe('ENROLLMENT_TOKEN at first start', () => {
   const options = { logger, agentVersion: '0.1.0', hostname: 'box', retryDelayMs: 10 };
 
   it('enrolls once, stores the credentials, and uses the stored ones from then on', async () => {
-    const cp = await stub();
+    const cp = await api();
     const env = { ENROLLMENT_TOKEN: cp.token, CONTROL_PLANE_URL: cp.url, AGENT_DATA_DIR: temporaryDataDir() };
     const first = await credentialsAtStart(readSettings(env), options);
     expect(first).toMatchObject({ nodeId: 'edge-7', controlPlaneUrl: cp.url });
@@ -200,7 +200,7 @@ describe('ENROLLMENT_TOKEN at first start', () => {
   });
 
   it('retries while the control plane is unreachable, never after a refusal', async () => {
-    const cp = await stub();
+    const cp = await api();
     const refused = {
       ENROLLMENT_TOKEN: 'mte_wrong',
       CONTROL_PLANE_URL: cp.url,

@@ -2,18 +2,18 @@ import type { ConfirmChannel } from 'amqplib';
 import { EXCHANGE_TYPES, NODE_QUEUE_ARGUMENTS, topology } from '@meridian/contracts/topology';
 import { defaultCredentialsFile, writeCredentialsFile } from '../identity/credentials-file.js';
 import { CommandSigner } from './command-signer.js';
-import { startControlPlaneStub, type ControlPlaneStub } from './control-plane-stub.js';
+import { startScriptedAgentApi, type ScriptedAgentApi } from './scripted-agent-api.js';
 
 export interface EnrolledNode {
   /** The control plane's signing key, as far as the agent knows. */
   signer: CommandSigner;
-  controlPlane: ControlPlaneStub;
+  controlPlane: ScriptedAgentApi;
   credentialsFile: string;
 }
 
 /**
  * What enrollment leaves behind for a harness agent: its credentials file (its broker user, one
- * trusted signing key, the control plane stub's URL), and its two queues declared and bound as the
+ * trusted signing key, the control plane api's URL), and its two queues declared and bound as the
  * control plane's credentials sync does.
  */
 export async function enrollHarnessNode(options: {
@@ -45,7 +45,7 @@ export async function enrollHarnessNode(options: {
     labels: options.labels,
     issuedAt: new Date().toISOString(),
   };
-  const controlPlane = await startControlPlaneStub(credentials);
+  const controlPlane = await startScriptedAgentApi(credentials);
   const credentialsFile = defaultCredentialsFile(options.dataDir);
   writeCredentialsFile(credentialsFile, {
     ...credentials,
