@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'amqplib';
+import { managementRequest } from './broker-management.js';
 import { findFreePort } from './processes.js';
 import { waitFor } from './wait-for.js';
 
@@ -203,13 +204,8 @@ async function isServing(url: string): Promise<boolean> {
 
 /** Whether the management API answers an authenticated overview request. */
 async function managementAnswers(managementUrl: string): Promise<boolean> {
-  const url = new URL('/api/overview', managementUrl);
-  const authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
-  url.username = '';
-  url.password = '';
   try {
-    const response = await fetch(url, { headers: { authorization }, signal: AbortSignal.timeout(2_000) });
-    return response.ok;
+    return (await managementRequest(managementUrl, 'GET', '/api/overview')).status === 200;
   } catch {
     return false;
   }
