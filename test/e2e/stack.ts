@@ -17,7 +17,14 @@ import {
 } from '../support/test-context.js';
 import { signToken } from '../support/tokens.js';
 
-export const ALL_PERMISSIONS = ['task:read', 'task:write', 'node:read'];
+export const ALL_PERMISSIONS = [
+  'task:read',
+  'task:write',
+  'task:trigger',
+  'task:reschedule',
+  'task:read-events',
+  'node:read',
+];
 
 export interface Stack {
   prefix: string;

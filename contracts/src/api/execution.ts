@@ -36,6 +36,15 @@ export const ExecutionSchema = z.object({
   outputTruncatedBytes: z.number().int(),
   errorMessage: z.string().nullable(),
   result: z.unknown().nullable(),
+  /** The run this attempt belongs to (null: recorded before runs existed). */
+  runId: z.uuid().nullable(),
+  runNumber: z.number().int(),
+  /** What started the run: its type, reason and context, as given to the trigger. */
+  trigger: z.object({
+    type: z.string(),
+    reason: z.string().nullable(),
+    context: z.record(z.string(), z.unknown()),
+  }),
 });
 export type Execution = z.infer<typeof ExecutionSchema>;
 

@@ -12,6 +12,8 @@ export const TASK_STATUSES = [
   'Retrying',
   'Timeout',
   'Cancelled',
+  /** Starts no run (scheduled, cron or triggered) until resumed. */
+  'Paused',
 ] as const;
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
@@ -62,16 +64,25 @@ export const TaskRetryPolicySchema = z.discriminatedUnion('kind', [
 ]);
 export type TaskRetryPolicy = z.infer<typeof TaskRetryPolicySchema>;
 
+/** A task's repeating schedule: a run starts at every occurrence until rescheduled or cancelled. */
+export const TaskScheduleSchema = z.object({
+  strategy: z.literal('cron'),
+  expression: z.string(),
+  timezone: z.string(),
+});
+export type TaskSchedule = z.infer<typeof TaskScheduleSchema>;
+
 export const CreateTaskBodySchema = z
   .object({
     type: text().trim().min(1).max(100),
-    name: text().trim().min(1).max(200),
+    /** Defaults to the type (seed 004's create body has no name). */
+    name: text().trim().min(1).max(200).optional(),
     description: text().max(2000).optional(),
     priority: TaskPrioritySchema.default('Normal'),
     targetType: text().trim().min(1).max(100),
     targetId: text().trim().min(1).max(200),
     nodeId: text().trim().min(1).max(200).optional(),
-    scheduledAt: z.iso.datetime({ offset: true }).optional(),
+    scheduledAt: z.iso.datetime({ offset: true }).nullable().optional(),
     payload: StorableJsonObjectSchema.default({}),
     metadata: StorableJsonObjectSchema.default({}),
     timeoutSeconds: z.number().int().min(1).max(86_400).optional(),
@@ -110,6 +121,18 @@ export const TaskSchema = z.object({
   cancellationReason: z.string().nullable(),
   correlationId: z.string(),
   currentExecutionId: z.uuid().nullable(),
+  /** Number of the current (or last) run; a run is started by a trigger and holds one or more attempts. */
+  runNumber: z.number().int(),
+  /** What started the current (or last) run. */
+  triggerType: z.string(),
+  /** Runs triggered with `queue: true`, waiting for the current one to end. */
+  queuedRuns: z.number().int(),
+  schedule: TaskScheduleSchema.nullable(),
+  /** When the schedule next starts a run (null: no schedule, or paused). */
+  nextRunAt: z.string().nullable(),
+  pausedAt: z.string().nullable(),
+  /** Paused while an execution ran: the task becomes Paused when that run ends. */
+  pauseRequested: z.boolean(),
 });
 export type Task = z.infer<typeof TaskSchema>;
 

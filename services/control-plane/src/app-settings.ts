@@ -2,11 +2,19 @@ import type { AppDeps } from './app/app-deps.js';
 import type { Config } from './config.js';
 
 /** The use cases' defaults and retry policy, from the parsed configuration (seed 004 defaults). */
-export function appSettingsFrom(config: Config): Pick<AppDeps, 'defaults' | 'retryPolicy' | 'security'> {
+export function appSettingsFrom(
+  config: Config,
+): Pick<AppDeps, 'defaults' | 'retryPolicy' | 'security' | 'triggerLimits'> {
   return {
     security: {
       requireEnrollment: config.REQUIRE_AGENT_ENROLLMENT,
       commandTtlSeconds: config.COMMAND_TTL_SECONDS,
+    },
+    triggerLimits: {
+      perUserPerHour: config.TRIGGER_LIMIT_PER_USER_PER_HOUR,
+      perTaskPerHour: config.TRIGGER_LIMIT_PER_TASK_PER_HOUR,
+      perOrgPerHour: config.TRIGGER_LIMIT_PER_ORG_PER_HOUR,
+      systemPerMinute: config.TRIGGER_LIMIT_SYSTEM_PER_MINUTE,
     },
     retryPolicy: {
       backoff:

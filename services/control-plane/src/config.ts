@@ -93,6 +93,11 @@ const ConfigSchema = z
     BROKER_MANAGEMENT_URL: z.url().optional(),
     /** The vhost agents use (the one in AMQP_URL, `/` by default). */
     BROKER_VHOST: z.string().min(1).default('/'),
+    /** Seed 000's trigger limits, shared by every replica (PostgreSQL); each bulk item counts one. */
+    TRIGGER_LIMIT_PER_USER_PER_HOUR: z.coerce.number().int().min(1).default(1000),
+    TRIGGER_LIMIT_PER_TASK_PER_HOUR: z.coerce.number().int().min(1).default(100),
+    TRIGGER_LIMIT_PER_ORG_PER_HOUR: z.coerce.number().int().min(1).default(5000),
+    TRIGGER_LIMIT_SYSTEM_PER_MINUTE: z.coerce.number().int().min(1).default(10_000),
     MIGRATE_ON_START: booleanFlag.default(false),
     LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   })

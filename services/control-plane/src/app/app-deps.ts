@@ -30,6 +30,8 @@ export interface AppDeps {
   /** Signs commands; its public keys are handed to enrolled agents. */
   keyring: CommandKeyring;
   security: SecuritySettings;
+  /** Seed 000's limits on triggers and reschedules (TRIGGER_LIMIT_*). */
+  triggerLimits: TriggerLimits;
   /**
    * Provisions enrolled nodes' broker users (BROKER_MANAGEMENT_URL); undefined when not configured:
    * enrollment and rotation then answer 503.
@@ -42,4 +44,11 @@ export interface SecuritySettings {
   requireEnrollment: boolean;
   /** How long a signed command stays valid after it is published. */
   commandTtlSeconds: number;
+}
+
+export interface TriggerLimits {
+  perUserPerHour: number;
+  perTaskPerHour: number;
+  perOrgPerHour: number;
+  systemPerMinute: number;
 }

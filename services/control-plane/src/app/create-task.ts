@@ -5,6 +5,7 @@ import { UnprocessableError } from '../domain/errors.js';
 import { canonicalJson, IDEMPOTENCY_KEY_TTL_MS } from '../domain/idempotency-key.js';
 import { priorityRank } from '../domain/node-selection.js';
 import { transition } from '../domain/task-status.js';
+import type { TaskRunEntity } from '../persistence/entities/task-run.entity.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
 import { claimIdempotencyKey } from '../persistence/idempotency-keys.js';
 import { toTaskDto } from '../persistence/mappers.js';
@@ -12,14 +13,15 @@ import type { NewTaskEvent } from '../persistence/task-event.writes.js';
 import { insertTaskWithEvents } from '../persistence/task.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
+import { newRun, runEventData, type RunTrigger } from './runs/run-trigger.js';
 
 /**
  * Stores a new task and queues it for dispatch: Created, then Pending, both recorded as events in
  * the same statement. The dispatcher of any replica picks it up when that commits.
  */
 export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBody): Promise<Task> {
-  const { task, events } = newTask(deps, actor, body);
-  await insertTaskWithEvents(deps.dataSource, task, events);
+  const { task, run, events } = newTask(deps, actor, body);
+  await insertTaskWithEvents(deps.dataSource, task, run, events);
   deps.logger.info({ taskId: task.id, correlationId: actor.correlationId, type: task.type }, 'task created');
   return toTaskDto(task);
 }
@@ -48,7 +50,7 @@ export async function createTaskIdempotently(
   body: CreateTaskBody,
   key: string,
 ): Promise<IdempotentCreation> {
-  const { task, events } = newTask(deps, actor, body);
+  const { task, run, events } = newTask(deps, actor, body);
   const dto = JSON.stringify(toTaskDto(task));
   const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
   const stored = await deps.dataSource.transaction(async (manager) => {
@@ -64,7 +66,7 @@ export async function createTaskIdempotently(
       createdAt: task.createdAt,
       expiresAt: new Date(task.createdAt.getTime() + IDEMPOTENCY_KEY_TTL_MS),
     });
-    if (!existing) await insertTaskWithEvents(manager, task, events);
+    if (!existing) await insertTaskWithEvents(manager, task, run, events);
     return existing;
   });
   if (!stored) {
@@ -88,7 +90,7 @@ function newTask(
   deps: AppDeps,
   actor: Actor,
   body: CreateTaskBody,
-): { task: TaskEntity; events: NewTaskEvent[] } {
+): { task: TaskEntity; run: TaskRunEntity; events: NewTaskEvent[] } {
   if (body.nodeId !== undefined && !isValidNodeId(body.nodeId)) {
     throw new UnprocessableError('nodeId may hold letters, digits, ".", "_" and "-" only', 'nodeId');
   }
@@ -101,7 +103,7 @@ function newTask(
     id: randomUUID(),
     orgId: actor.orgId,
     type: body.type,
-    name: body.name,
+    name: body.name ?? body.type,
     description: body.description ?? null,
     priority: priorityRank(body.priority),
     status: queued.to,
@@ -126,7 +128,27 @@ function newTask(
     updatedAt: now,
     startedAt: null,
     completedAt: null,
+    currentRunId: null,
+    runCount: 0,
+    triggerType: 'api',
+    queuedRunCount: 0,
+    nextExecutionId: null,
+    schedule: null,
+    nextRunAt: null,
+    pausedFrom: null,
+    pausedAt: null,
+    pauseRequestedAt: null,
   } satisfies TaskEntity);
+  // The creation is the task's first run, triggered by the API call.
+  const trigger: RunTrigger = {
+    type: 'api',
+    context: {},
+    reason: null,
+    actor: `user:${actor.userId}`,
+    correlationId: actor.correlationId,
+  };
+  const run = newRun(task, trigger, 'current', task.runAfter, now);
+  Object.assign(task, { currentRunId: run.id, runCount: 1, nextExecutionId: run.firstExecutionId });
 
   const common = { orgId: task.orgId, taskId: task.id, actor: `user:${actor.userId}`, occurredAt: now };
   const events: NewTaskEvent[] = [
@@ -137,7 +159,9 @@ function newTask(
       fromStatus: 'Created',
       toStatus: queued.to,
       correlationId: actor.correlationId,
+      executionId: run.firstExecutionId,
+      data: runEventData(run),
     },
   ];
-  return { task, events };
+  return { task, run, events };
 }

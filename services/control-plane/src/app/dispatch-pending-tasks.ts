@@ -33,6 +33,13 @@ interface CandidateRow {
   timeout_seconds: number;
   attempt_count: number;
   correlation_id: string;
+  /** The run's announced id for its first attempt; null once used (a retry gets a new id). */
+  next_execution_id: string | null;
+  run_id: string | null;
+  run_number: number;
+  trigger_type: string;
+  trigger_reason: string | null;
+  trigger_context: Record<string, unknown>;
 }
 
 /**
@@ -48,14 +55,17 @@ export async function dispatchPendingTasks(deps: AppDeps, batchSize: number): Pr
     const nodes = await freeNodes(manager, now);
     if (nodes.length === 0) return [];
     const candidates: CandidateRow[] = await manager.query(
-      `SELECT id, org_id, node_id, status, type, target_type, target_id, payload, timeout_seconds, attempt_count,
-              correlation_id
-         FROM tasks
-        WHERE status IN ('Pending','Retrying') AND run_after <= $1 AND org_id = ANY($2::text[])
-          AND (node_id IS NULL OR node_id = ANY($4::text[]))
-        ORDER BY priority DESC, run_after, created_at
+      `SELECT t.id, t.org_id, t.node_id, t.status, t.type, t.target_type, t.target_id, t.payload, t.timeout_seconds,
+              t.attempt_count, t.correlation_id, t.next_execution_id, r.id AS run_id,
+              coalesce(r.run_number, t.run_count) AS run_number, t.trigger_type, r.trigger_reason,
+              coalesce(r.trigger_context, '{}'::jsonb) AS trigger_context
+         FROM tasks t
+         LEFT JOIN task_runs r ON r.id = t.current_run_id
+        WHERE t.status IN ('Pending','Retrying') AND t.run_after <= $1 AND t.org_id = ANY($2::text[])
+          AND (t.node_id IS NULL OR t.node_id = ANY($4::text[])) AND t.pause_requested_at IS NULL
+        ORDER BY t.priority DESC, t.run_after, t.created_at
         LIMIT $3
-        FOR UPDATE SKIP LOCKED`,
+        FOR UPDATE OF t SKIP LOCKED`,
       [now, [...new Set(nodes.map((n) => n.orgId))], batchSize, nodes.map((n) => n.id)],
     );
     const byId = new Map(candidates.map((row) => [row.id, row]));
@@ -74,7 +84,7 @@ export async function dispatchPendingTasks(deps: AppDeps, batchSize: number): Pr
         task,
         nodeId,
         agentId: agentOf.get(nodeId) ?? null,
-        executionId: randomUUID(),
+        executionId: task.next_execution_id ?? randomUUID(),
         attempt: task.attempt_count + 1,
       };
     });
@@ -132,10 +142,14 @@ async function writeDispatches(
   const deadlines = planned.map((p) => new Date(now.getTime() + p.task.timeout_seconds * 1000));
   const insertExecutions = {
     sql: `INSERT INTO executions (id, task_id, org_id, attempt, status, node_id, agent_id, dispatched_at, deadline,
-                             correlation_id)
-     SELECT id, task_id, org_id, attempt, 'Dispatched', node_id, agent_id, $8, deadline, correlation_id
+                             correlation_id, run_id, run_number, task_type, trigger_type, trigger_reason,
+                             trigger_context)
+     SELECT id, task_id, org_id, attempt, 'Dispatched', node_id, agent_id, $8, deadline, correlation_id, run_id,
+            run_number, task_type, trigger_type, trigger_reason, trigger_context
        FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[], $6::text[], $7::timestamptz[],
-                   $9::text[]) AS u(id, task_id, org_id, attempt, node_id, agent_id, deadline, correlation_id)`,
+                   $9::text[], $10::uuid[], $11::int[], $12::text[], $13::text[], $14::text[], $15::jsonb[])
+            AS u(id, task_id, org_id, attempt, node_id, agent_id, deadline, correlation_id, run_id, run_number,
+                 task_type, trigger_type, trigger_reason, trigger_context)`,
     params: [
       planned.map((p) => p.executionId),
       planned.map((p) => p.task.id),
@@ -146,11 +160,17 @@ async function writeDispatches(
       deadlines,
       now,
       planned.map((p) => p.task.correlation_id),
+      planned.map((p) => p.task.run_id),
+      planned.map((p) => p.task.run_number),
+      planned.map((p) => p.task.type),
+      planned.map((p) => p.task.trigger_type),
+      planned.map((p) => p.task.trigger_reason),
+      planned.map((p) => JSON.stringify(p.task.trigger_context)),
     ],
   };
   const scheduleTasks = {
     sql: `UPDATE tasks t SET status = 'Scheduled', current_execution_id = u.execution_id, attempt_count = u.attempt,
-                        updated_at = $3
+                        next_execution_id = NULL, updated_at = $3
        FROM unnest($1::uuid[], $2::uuid[], $4::int[]) AS u(task_id, execution_id, attempt)
       WHERE t.id = u.task_id`,
     params: [
@@ -179,7 +199,13 @@ async function writeDispatches(
       toStatus: moved.to,
       actor: 'system:dispatcher',
       correlationId: p.task.correlation_id,
-      data: { nodeId: p.nodeId, attempt: p.attempt, deadline: deadline.toISOString() },
+      data: {
+        nodeId: p.nodeId,
+        attempt: p.attempt,
+        deadline: deadline.toISOString(),
+        runNumber: p.task.run_number,
+        triggerType: p.task.trigger_type,
+      },
       occurredAt: now,
     });
     const command: ExecuteTask = {

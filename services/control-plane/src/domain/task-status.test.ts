@@ -14,138 +14,61 @@ const EVENTS: Record<string, TaskTransitionEvent> = {
   LoseNodeFinal: { type: 'LoseNode', executionId: 'e', retryAt: null },
   LoseNodeRetry: { type: 'LoseNode', executionId: 'e', retryAt: new Date(0) },
   Cancel: { type: 'Cancel', reason: 'r' },
+  CancelScheduled: { type: 'Cancel', reason: 'r', scheduled: true },
   Retry: { type: 'Retry' },
+  Trigger: { type: 'Trigger', queue: false },
+  TriggerQueued: { type: 'Trigger', queue: true },
+  RescheduleOnce: { type: 'Reschedule', strategy: 'once' },
+  RescheduleCron: { type: 'Reschedule', strategy: 'cron' },
+  Pause: { type: 'Pause' },
+  ResumeToPending: { type: 'Resume', pausedFrom: 'Pending' },
+  ResumeToFailed: { type: 'Resume', pausedFrom: 'Failed' },
+  ResumeToScheduled: { type: 'Resume', pausedFrom: 'Scheduled' },
+  ResumeUnknown: { type: 'Resume', pausedFrom: null },
+  ApplyPause: { type: 'ApplyPause' },
 };
 
-/** Every (status, event) pair and its expected outcome: a status name, or null when refused. */
-const TABLE: Record<TaskStatus, Record<keyof typeof EVENTS, TaskStatus | null>> = {
-  Created: {
-    Queue: 'Pending',
-    Dispatch: null,
-    Start: null,
-    Complete: null,
-    FailFinal: null,
-    FailRetry: null,
-    TimeOutFinal: null,
-    TimeOutRetry: null,
-    LoseNodeFinal: null,
-    LoseNodeRetry: null,
-    Cancel: 'Cancelled',
-    Retry: null,
-  },
-  Pending: {
-    Queue: null,
-    Dispatch: 'Scheduled',
-    Start: null,
-    Complete: null,
-    FailFinal: null,
-    FailRetry: null,
-    TimeOutFinal: null,
-    TimeOutRetry: null,
-    LoseNodeFinal: null,
-    LoseNodeRetry: null,
-    Cancel: 'Cancelled',
-    Retry: null,
-  },
-  Scheduled: {
-    Queue: null,
-    Dispatch: null,
-    Start: 'Running',
-    Complete: 'Completed',
-    FailFinal: 'Failed',
-    FailRetry: 'Retrying',
-    TimeOutFinal: 'Timeout',
-    TimeOutRetry: 'Retrying',
-    LoseNodeFinal: 'Failed',
-    LoseNodeRetry: 'Retrying',
-    Cancel: 'Cancelled',
-    Retry: null,
-  },
-  Running: {
-    Queue: null,
-    Dispatch: null,
-    Start: null,
-    Complete: 'Completed',
-    FailFinal: 'Failed',
-    FailRetry: 'Retrying',
-    TimeOutFinal: 'Timeout',
-    TimeOutRetry: 'Retrying',
-    LoseNodeFinal: 'Failed',
-    LoseNodeRetry: 'Retrying',
-    Cancel: 'Cancelled',
-    Retry: null,
-  },
-  Completed: {
-    Queue: null,
-    Dispatch: null,
-    Start: null,
-    Complete: null,
-    FailFinal: null,
-    FailRetry: null,
-    TimeOutFinal: null,
-    TimeOutRetry: null,
-    LoseNodeFinal: null,
-    LoseNodeRetry: null,
-    Cancel: null,
-    Retry: null,
-  },
-  Failed: {
-    Queue: null,
-    Dispatch: null,
-    Start: null,
-    Complete: null,
-    FailFinal: null,
-    FailRetry: null,
-    TimeOutFinal: null,
-    TimeOutRetry: null,
-    LoseNodeFinal: null,
-    LoseNodeRetry: null,
-    Cancel: null,
-    Retry: 'Pending',
-  },
-  Retrying: {
-    Queue: null,
-    Dispatch: 'Scheduled',
-    Start: null,
-    Complete: null,
-    FailFinal: null,
-    FailRetry: null,
-    TimeOutFinal: null,
-    TimeOutRetry: null,
-    LoseNodeFinal: null,
-    LoseNodeRetry: null,
-    Cancel: 'Cancelled',
-    Retry: null,
-  },
-  Timeout: {
-    Queue: null,
-    Dispatch: null,
-    Start: null,
-    Complete: null,
-    FailFinal: null,
-    FailRetry: null,
-    TimeOutFinal: null,
-    TimeOutRetry: null,
-    LoseNodeFinal: null,
-    LoseNodeRetry: null,
-    Cancel: null,
-    Retry: 'Pending',
-  },
-  Cancelled: {
-    Queue: null,
-    Dispatch: null,
-    Start: null,
-    Complete: null,
-    FailFinal: null,
-    FailRetry: null,
-    TimeOutFinal: null,
-    TimeOutRetry: null,
-    LoseNodeFinal: null,
-    LoseNodeRetry: null,
-    Cancel: null,
-    Retry: null,
-  },
+type EventName = keyof typeof EVENTS;
+const COLUMNS = Object.keys(EVENTS) as EventName[];
+const _ = null;
+
+/**
+ * Every (status, event) pair and its expected outcome: a status, or `_` when refused. Columns in
+ * the order of EVENTS:
+ * Queue, Dispatch, Start, Complete, FailFinal, FailRetry, TimeOutFinal, TimeOutRetry, LoseNodeFinal,
+ * LoseNodeRetry, Cancel, CancelScheduled, Retry, Trigger, TriggerQueued, RescheduleOnce, RescheduleCron,
+ * Pause, ResumeToPending, ResumeToFailed, ResumeToScheduled, ResumeUnknown, ApplyPause.
+ */
+// prettier-ignore
+const ROWS: Record<TaskStatus, (TaskStatus | null)[]> = {
+  Created:   ['Pending', _, _, _, _, _, _, _, _, _, 'Cancelled', 'Cancelled', _, _, _, _, _, _, _, _, _, _, _],
+  Pending:   [_, 'Scheduled', _, _, _, _, _, _, _, _, 'Cancelled', 'Cancelled', _, _, 'Pending', 'Pending', 'Pending',
+              'Paused', _, _, _, _, 'Paused'],
+  Scheduled: [_, _, 'Running', 'Completed', 'Failed', 'Retrying', 'Timeout', 'Retrying', 'Failed', 'Retrying',
+              'Cancelled', 'Cancelled', _, _, 'Scheduled', _, 'Scheduled', 'Scheduled', 'Scheduled', 'Scheduled',
+              'Scheduled', 'Scheduled', _],
+  Running:   [_, _, _, 'Completed', 'Failed', 'Retrying', 'Timeout', 'Retrying', 'Failed', 'Retrying',
+              'Cancelled', 'Cancelled', _, _, 'Running', _, 'Running', 'Running', 'Running', 'Running', 'Running',
+              'Running', _],
+  Completed: [_, _, _, _, _, _, _, _, _, _, _, 'Cancelled', _, 'Pending', 'Pending', 'Pending', 'Completed',
+              'Paused', _, _, _, _, 'Paused'],
+  Failed:    [_, _, _, _, _, _, _, _, _, _, _, 'Cancelled', 'Pending', 'Pending', 'Pending', 'Pending', 'Failed',
+              'Paused', _, _, _, _, 'Paused'],
+  Retrying:  [_, 'Scheduled', _, _, _, _, _, _, _, _, 'Cancelled', 'Cancelled', _, _, 'Retrying', 'Pending',
+              'Retrying', 'Paused', _, _, _, _, 'Paused'],
+  Timeout:   [_, _, _, _, _, _, _, _, _, _, _, 'Cancelled', 'Pending', 'Pending', 'Pending', 'Pending', 'Timeout',
+              'Paused', _, _, _, _, 'Paused'],
+  Cancelled: [_, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _, _],
+  Paused:    [_, _, _, _, _, _, _, _, _, _, 'Cancelled', 'Cancelled', _, _, _, _, 'Paused', _, 'Pending', 'Failed', _,
+              _, _],
 };
+
+const TABLE = Object.fromEntries(
+  Object.entries(ROWS).map(([status, row]) => [
+    status,
+    Object.fromEntries(COLUMNS.map((name, index) => [name, row[index]])),
+  ]),
+) as Record<TaskStatus, Record<EventName, TaskStatus | null>>;
 
 const CASES = TASK_STATUSES.flatMap((status) =>
   Object.keys(EVENTS).map((name) => [status, name, TABLE[status][name]] as const),
@@ -154,6 +77,7 @@ const CASES = TASK_STATUSES.flatMap((status) =>
 describe('transition', () => {
   it('the table covers every status and every event type', () => {
     expect(Object.keys(TABLE).sort()).toEqual([...TASK_STATUSES].sort());
+    for (const row of Object.values(ROWS)) expect(row).toHaveLength(COLUMNS.length);
     const covered = new Set(Object.values(EVENTS).map((event) => event.type));
     expect([...covered].sort()).toEqual([...TASK_TRANSITION_EVENT_TYPES].sort());
   });

@@ -14,8 +14,21 @@ export type TaskTransitionEvent =
   | { type: 'TimeOut'; executionId: string; retryAt: Date | null }
   /** The execution's node stopped heartbeating: a retryable failure that the agent never reported. */
   | { type: 'LoseNode'; executionId: string; retryAt: Date | null }
-  | { type: 'Cancel'; reason: string }
-  | { type: 'Retry' };
+  /** `scheduled`: the task has a cron schedule, so a finished one still has runs to come and may be cancelled. */
+  | { type: 'Cancel'; reason: string; scheduled?: boolean }
+  | { type: 'Retry' }
+  /**
+   * A new run: a user's trigger, a queued run reaching the front, a cron occurrence. With `queue`, a
+   * task whose run is in progress keeps its status and the new run waits behind the current one.
+   */
+  | { type: 'Trigger'; queue: boolean }
+  /** `once`: immediate, delayed or backoff, a run at one time; `cron`: a schedule for the runs after. */
+  | { type: 'Reschedule'; strategy: 'once' | 'cron' }
+  | { type: 'Pause' }
+  /** `pausedFrom`: the status the task was paused in. */
+  | { type: 'Resume'; pausedFrom: TaskStatus | null }
+  /** A pause asked for while an execution ran takes effect once the task no longer needs the node. */
+  | { type: 'ApplyPause' };
 
 export type TaskTransitionEventType = TaskTransitionEvent['type'];
 
@@ -29,6 +42,11 @@ export const TASK_TRANSITION_EVENT_TYPES: TaskTransitionEventType[] = [
   'LoseNode',
   'Cancel',
   'Retry',
+  'Trigger',
+  'Reschedule',
+  'Pause',
+  'Resume',
+  'ApplyPause',
 ];
 
 export type TransitionResult =
@@ -38,6 +56,24 @@ const FINISHED: ReadonlySet<TaskStatus> = new Set(['Completed', 'Failed', 'Timeo
 
 export function isFinished(status: TaskStatus): boolean {
   return FINISHED.has(status);
+}
+
+/** Statuses a pause applies to at once: no execution is out, so the task simply stops starting runs. */
+const IDLE_PAUSABLE: ReadonlySet<TaskStatus> = new Set([
+  'Pending',
+  'Retrying',
+  'Completed',
+  'Failed',
+  'Timeout',
+]);
+
+export function isIdlePausable(status: TaskStatus): boolean {
+  return IDLE_PAUSABLE.has(status);
+}
+
+/** A run is queued, waiting for a node, or out on one: a new run must queue behind it. */
+export function hasRunInProgress(status: TaskStatus): boolean {
+  return status === 'Pending' || status === 'Retrying' || isOnNode(status);
 }
 
 /** Statuses in which an execution may be out on a node. */
@@ -53,10 +89,25 @@ function refused(from: TaskStatus, event: TaskTransitionEvent): TransitionResult
   return { ok: false, from, error: `${event.type} is not allowed in status ${from}` };
 }
 
+function reschedule(
+  from: TaskStatus,
+  event: Extract<TaskTransitionEvent, { type: 'Reschedule' }>,
+): TransitionResult {
+  if (from === 'Cancelled' || from === 'Created') return refused(from, event);
+  // A cron schedule applies to the runs after the current one, so it never moves the status.
+  if (event.strategy === 'cron') return allowed(from, from);
+  // A run at one time: re-times a waiting run, or starts a new one on a finished task; never
+  // while an execution is out (cancel it first) nor while paused (resume first).
+  if (isOnNode(from) || from === 'Paused') return refused(from, event);
+  return allowed(from, 'Pending');
+}
+
 /**
  * The task state machine (seed 004): Created → Pending → Scheduled → Running → Completed, with
  * Failed/Retrying, Timeout and Cancelled. A failure, a timeout or a lost node goes to Retrying when
- * the caller found a retry (`retryAt`), else ends the task. Pure: the caller applies the result and records it.
+ * the caller found a retry (`retryAt`), else ends the task. A task runs more than once: a finished
+ * task may be triggered or rescheduled into a new run (Pending); one whose run is in progress may only
+ * queue a run behind it. Paused starts no run until resumed. Pure: the caller applies the result and records it.
  */
 export function transition(from: TaskStatus, event: TaskTransitionEvent): TransitionResult {
   switch (event.type) {
@@ -77,9 +128,30 @@ export function transition(from: TaskStatus, event: TaskTransitionEvent): Transi
       if (!isOnNode(from)) return refused(from, event);
       return allowed(from, event.retryAt ? 'Retrying' : 'Timeout');
     case 'Cancel':
-      return isFinished(from) ? refused(from, event) : allowed(from, 'Cancelled');
+      if (from === 'Cancelled') return refused(from, event);
+      // A finished task with a schedule still has runs to come: cancelling it removes it from the schedule.
+      return isFinished(from) && !event.scheduled ? refused(from, event) : allowed(from, 'Cancelled');
     case 'Retry':
       return from === 'Failed' || from === 'Timeout' ? allowed(from, 'Pending') : refused(from, event);
+    case 'Trigger':
+      if (from === 'Completed' || from === 'Failed' || from === 'Timeout') return allowed(from, 'Pending');
+      return event.queue && hasRunInProgress(from) ? allowed(from, from) : refused(from, event);
+    case 'Reschedule':
+      return reschedule(from, event);
+    case 'Pause':
+      if (IDLE_PAUSABLE.has(from)) return allowed(from, 'Paused');
+      // The execution on the node is not interrupted: the pause waits for it (ApplyPause).
+      return isOnNode(from) ? allowed(from, from) : refused(from, event);
+    case 'Resume':
+      if (from === 'Paused') {
+        return event.pausedFrom && IDLE_PAUSABLE.has(event.pausedFrom)
+          ? allowed(from, event.pausedFrom)
+          : refused(from, event);
+      }
+      // Withdraws a pause asked for while the execution runs.
+      return isOnNode(from) ? allowed(from, from) : refused(from, event);
+    case 'ApplyPause':
+      return IDLE_PAUSABLE.has(from) ? allowed(from, 'Paused') : refused(from, event);
     default:
       return assertNever(event);
   }

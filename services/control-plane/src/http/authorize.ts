@@ -4,7 +4,15 @@ import type { Authenticator } from './auth.js';
 import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
 import type { HttpEnv } from './http-env.js';
 
-export type Permission = 'task:read' | 'task:write' | 'node:read' | 'node:admin' | 'admin:dead-letters';
+export type Permission =
+  | 'task:read'
+  | 'task:write'
+  | 'task:trigger'
+  | 'task:reschedule'
+  | 'task:read-events'
+  | 'node:read'
+  | 'node:admin'
+  | 'admin:dead-letters';
 
 /** Verifies the bearer token of every request it guards and puts the caller in the context. */
 export function authenticate(auth: Authenticator): MiddlewareHandler<HttpEnv> {

@@ -12,7 +12,14 @@ export interface TestTokenClaims {
 }
 
 export const TEST_SECRET = 'http-test-secret-0123456789';
-export const ALL_PERMISSIONS = ['task:read', 'task:write', 'node:read'];
+export const ALL_PERMISSIONS = [
+  'task:read',
+  'task:write',
+  'task:trigger',
+  'task:reschedule',
+  'task:read-events',
+  'node:read',
+];
 
 export async function signTestToken(claims: TestTokenClaims = {}, secret = TEST_SECRET): Promise<string> {
   const payload: Record<string, unknown> = { permissions: claims.permissions ?? ALL_PERMISSIONS };

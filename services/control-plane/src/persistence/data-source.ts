@@ -5,6 +5,7 @@ import { NodeEntity } from './entities/node.entity.js';
 import { OutboxMessageEntity } from './entities/outbox-message.entity.js';
 import { ProcessedMessageEntity } from './entities/processed-message.entity.js';
 import { TaskEventEntity } from './entities/task-event.entity.js';
+import { TaskRunEntity } from './entities/task-run.entity.js';
 import { TaskEntity } from './entities/task.entity.js';
 import { CreateCoreTables1795400000001 } from './migrations/0001-create-core-tables.js';
 import { CreateExecutionLogs1795400000002 } from './migrations/0002-create-execution-logs.js';
@@ -14,11 +15,13 @@ import { AddLostNodesAndRetryPolicies1795400000005 } from './migrations/0005-add
 import { CreateIdempotencyKeysAndDeadLetters1795400000006 } from './migrations/0006-create-idempotency-keys-and-dead-letters.js';
 import { CreateNodeEnrollmentsAndCredentials1795400000007 } from './migrations/0007-create-node-enrollments-and-credentials.js';
 import { AddNodeEnrollmentsRevokedBy1795400000008 } from './migrations/0008-add-node-enrollments-revoked-by.js';
+import { CreateTaskRunsAndRateLimits1795400000009 } from './migrations/0009-create-task-runs-and-rate-limits.js';
 
 export const ENTITIES = [
   TaskEntity,
   ExecutionEntity,
   TaskEventEntity,
+  TaskRunEntity,
   OutboxMessageEntity,
   ProcessedMessageEntity,
   NodeEntity,
@@ -34,6 +37,7 @@ export const MIGRATIONS = [
   CreateIdempotencyKeysAndDeadLetters1795400000006,
   CreateNodeEnrollmentsAndCredentials1795400000007,
   AddNodeEnrollmentsRevokedBy1795400000008,
+  CreateTaskRunsAndRateLimits1795400000009,
 ];
 
 export interface DataSourceOptions {

@@ -39,7 +39,21 @@ export function toTaskDto(task: TaskEntity): Task {
     cancellationReason: task.cancellationReason,
     correlationId: task.correlationId,
     currentExecutionId: task.currentExecutionId,
+    runNumber: task.runCount - task.queuedRunCount,
+    triggerType: task.triggerType,
+    queuedRuns: task.queuedRunCount,
+    schedule: task.schedule,
+    nextRunAt: nextRunAt(task),
+    pausedAt: iso(task.pausedAt),
+    pauseRequested: task.pauseRequestedAt !== null,
   };
+}
+
+/** A waiting run's start, else the schedule's next occurrence; a paused task starts none. */
+function nextRunAt(task: TaskEntity): string | null {
+  if (task.status === 'Paused' || task.pauseRequestedAt) return null;
+  if (task.status === 'Pending') return task.runAfter.toISOString();
+  return iso(task.nextRunAt);
 }
 
 export function toExecutionDto(execution: ExecutionEntity): Execution {
@@ -63,11 +77,25 @@ export function toExecutionDto(execution: ExecutionEntity): Execution {
     outputTruncatedBytes: execution.outputTruncatedBytes,
     errorMessage: execution.errorMessage,
     result: execution.result ?? null,
+    runId: execution.runId,
+    runNumber: execution.runNumber,
+    trigger: {
+      type: execution.triggerType,
+      reason: execution.triggerReason,
+      context: execution.triggerContext,
+    },
   };
 }
 
 export function toTaskEventDto(event: TaskEventEntity): TaskEvent {
+  const occurredAt = event.occurredAt.toISOString();
   return {
+    eventId: event.id,
+    eventType: event.type,
+    timestamp: occurredAt,
+    previousState: event.fromStatus,
+    newState: event.toStatus,
+    metadata: event.data,
     id: event.id,
     taskId: event.taskId,
     executionId: event.executionId,
@@ -78,7 +106,7 @@ export function toTaskEventDto(event: TaskEventEntity): TaskEvent {
     correlationId: event.correlationId,
     messageId: event.messageId,
     data: event.data,
-    occurredAt: event.occurredAt.toISOString(),
+    occurredAt,
     recordedAt: event.recordedAt.toISOString(),
   };
 }

@@ -49,8 +49,10 @@ describe('migrations on an empty database', () => {
       'nodes',
       'outbox',
       'processed_messages',
+      'rate_limit_windows',
       'schema_migrations',
       'task_events',
+      'task_runs',
       'tasks',
     ]);
     expect(await runMigrations(url)).toEqual([]);

@@ -59,7 +59,7 @@ export function createTaskRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
 
   router.openapi(listTaskEventsRoute, async (c) => {
     const items = await listTaskEvents(deps, actorOf(c), c.req.valid('param').id);
-    return c.json({ items }, 200);
+    return c.json({ items, nextCursor: null }, 200);
   });
 
   return router;

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { ExecutionStatus } from '@meridian/contracts/api/execution';
+import type { TriggerType } from '@meridian/contracts/api/task-run';
 
 @Entity('executions')
 export class ExecutionEntity {
@@ -31,4 +32,11 @@ export class ExecutionEntity {
   @Column('text', { name: 'correlation_id' }) correlationId!: string;
   /** Seq of the last log line, from the end report (null: unknown, an older agent or not ended). */
   @Column('integer', { name: 'last_log_seq', nullable: true }) lastLogSeq!: number | null;
+  @Column('uuid', { name: 'run_id', nullable: true }) runId!: string | null;
+  @Column('integer', { name: 'run_number' }) runNumber!: number;
+  /** The task's type when dispatched: recent durations per type estimate a trigger's completion. */
+  @Column('text', { name: 'task_type' }) taskType!: string;
+  @Column('text', { name: 'trigger_type' }) triggerType!: TriggerType;
+  @Column('text', { name: 'trigger_reason', nullable: true }) triggerReason!: string | null;
+  @Column('jsonb', { name: 'trigger_context' }) triggerContext!: Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { TaskRetryPolicy, TaskStatus } from '@meridian/contracts/api/task';
+import type { TaskRetryPolicy, TaskSchedule, TaskStatus } from '@meridian/contracts/api/task';
+import type { TriggerType } from '@meridian/contracts/api/task-run';
 
 @Entity('tasks')
 export class TaskEntity {
@@ -35,4 +36,23 @@ export class TaskEntity {
   @Column('timestamptz', { name: 'updated_at' }) updatedAt!: Date;
   @Column('timestamptz', { name: 'started_at', nullable: true }) startedAt!: Date | null;
   @Column('timestamptz', { name: 'completed_at', nullable: true }) completedAt!: Date | null;
+  /** The run in progress or, on a finished task, the last one (`task_runs`). */
+  @Column('uuid', { name: 'current_run_id', nullable: true }) currentRunId!: string | null;
+  /** Runs started or queued so far; the next run's number is this plus one. */
+  @Column('integer', { name: 'run_count' }) runCount!: number;
+  /** What started the current (or last) run. */
+  @Column('text', { name: 'trigger_type' }) triggerType!: TriggerType;
+  /** Runs waiting behind the current one (`queue: true`). */
+  @Column('integer', { name: 'queued_run_count' }) queuedRunCount!: number;
+  /** Id the next dispatch gives its execution: the run's first attempt, announced when it was triggered. */
+  @Column('uuid', { name: 'next_execution_id', nullable: true }) nextExecutionId!: string | null;
+  /** A cron schedule (`reschedule` with `strategy: cron`); null: runs only when triggered. */
+  @Column('jsonb', { nullable: true }) schedule!: TaskSchedule | null;
+  /** When the schedule's next occurrence starts a run. */
+  @Column('timestamptz', { name: 'next_run_at', nullable: true }) nextRunAt!: Date | null;
+  /** The status a Paused task returns to when resumed. */
+  @Column('text', { name: 'paused_from', nullable: true }) pausedFrom!: TaskStatus | null;
+  @Column('timestamptz', { name: 'paused_at', nullable: true }) pausedAt!: Date | null;
+  /** Paused while an execution ran: the pause takes effect when that run stops needing the node. */
+  @Column('timestamptz', { name: 'pause_requested_at', nullable: true }) pauseRequestedAt!: Date | null;
 }
