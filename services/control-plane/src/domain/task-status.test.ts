@@ -29,7 +29,7 @@ const EVENTS: Record<string, TaskTransitionEvent> = {
 };
 
 type EventName = keyof typeof EVENTS;
-const COLUMNS = Object.keys(EVENTS) as EventName[];
+const COLUMNS = Object.keys(EVENTS);
 const _ = null;
 
 /**
