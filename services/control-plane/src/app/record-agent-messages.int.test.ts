@@ -71,7 +71,8 @@ describe('recordAgentMessages', () => {
     expect(task.startedAt).toEqual(startedAt);
     const events = await listTaskEvents(deps, actorOf(run.orgId), run.taskId);
     const reports = events.filter(
-      (event) => event.executionId === run.executionId && event.type !== 'TaskDispatched',
+      (event) =>
+        event.executionId === run.executionId && !['TaskQueued', 'TaskDispatched'].includes(event.type),
     );
     expect(reports.map((event) => [event.type, event.toStatus ?? null, event.data])).toEqual([
       ['TaskCompleted', 'Completed', expect.objectContaining({ sequence: 3 })],

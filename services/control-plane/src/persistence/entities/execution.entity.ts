@@ -35,7 +35,7 @@ export class ExecutionEntity {
   @Column('uuid', { name: 'run_id', nullable: true }) runId!: string | null;
   @Column('integer', { name: 'run_number' }) runNumber!: number;
   /** The task's type when dispatched: recent durations per type estimate a trigger's completion. */
-  @Column('text', { name: 'task_type' }) taskType!: string;
+  @Column('text', { name: 'task_type', nullable: true }) taskType!: string | null;
   @Column('text', { name: 'trigger_type' }) triggerType!: TriggerType;
   @Column('text', { name: 'trigger_reason', nullable: true }) triggerReason!: string | null;
   @Column('jsonb', { name: 'trigger_context' }) triggerContext!: Record<string, unknown>;

@@ -75,7 +75,6 @@ export class CreateTaskRunsAndRateLimits1795400000009 implements MigrationInterf
     await q.query(`
       UPDATE executions e SET run_id = t.current_run_id, task_type = t.type
         FROM tasks t WHERE t.id = e.task_id`);
-    await q.query(`ALTER TABLE executions ALTER COLUMN task_type SET NOT NULL`);
     // estimatedCompletion: the recent durations of one task type in one org.
     await q.query(`
       CREATE INDEX executions_completed_by_type_idx ON executions (org_id, task_type, completed_at DESC)
