@@ -50,7 +50,9 @@ const PROBLEM_RESPONSES = {
   409: problem('The task is not in a state that allows this'),
   422: problem('Well-formed but not acceptable'),
   429: {
-    ...problem('A trigger rate limit is reached (`detail` names it); nothing of the call was done or counted'),
+    ...problem(
+      'A trigger rate limit is reached (`detail` names it); nothing of the call was done or counted',
+    ),
     headers: RateLimitHeadersDoc.extend({
       'Retry-After': z.string().openapi({ description: 'Seconds until the window of that limit ends' }),
     }),
