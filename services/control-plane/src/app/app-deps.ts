@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { Topology } from '@meridian/contracts/topology';
+import type { TriggerLimits } from '../domain/rate-limit-policy.js';
 import type { RetryPolicy } from '../domain/retry-policy.js';
 import type { CommandKeyring } from '../security/command-keyring.js';
 import type { BrokerManagement } from './broker-management.js';
@@ -46,9 +47,4 @@ export interface SecuritySettings {
   commandTtlSeconds: number;
 }
 
-export interface TriggerLimits {
-  perUserPerHour: number;
-  perTaskPerHour: number;
-  perOrgPerHour: number;
-  systemPerMinute: number;
-}
+export type { TriggerLimits };

@@ -2,6 +2,7 @@ import { HTTPException } from 'hono/http-exception';
 import { QueryFailedError } from 'typeorm';
 import { describe, expect, it } from 'vitest';
 import { ConflictError, DomainError, NotFoundError, UnprocessableError } from '../domain/errors.js';
+import { RateLimitedError } from '../domain/rate-limited-error.js';
 import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
 import { mapError } from './error-handler.js';
 
@@ -30,6 +31,33 @@ describe('mapError', () => {
       status: 422,
       errors: [{ field: 'nodeId', message: 'nodeId may hold letters only' }],
     });
+  });
+
+  it('maps a rate-limit refusal to 429 naming the limit, with Retry-After and the RateLimit headers', () => {
+    const error = new RateLimitedError({
+      name: 'per-user',
+      subject: 'org-1:alice',
+      limit: 1000,
+      windowSeconds: 3600,
+      used: 1000,
+      requested: 1,
+      retryAfterSeconds: 1200,
+      status: { name: 'per-user', limit: 1000, remaining: 0, resetSeconds: 1200, windowSeconds: 3600 },
+    });
+    const { problem, headers, isServerError } = mapError(error);
+    expect(problem).toEqual({
+      type: '/problems/rate-limited',
+      title: 'Too many requests',
+      status: 429,
+      detail: 'per-user trigger limit of 1000 per hour reached',
+    });
+    expect(headers).toEqual({
+      'Retry-After': '1200',
+      'RateLimit-Limit': '1000',
+      'RateLimit-Remaining': '0',
+      'RateLimit-Reset': '1200',
+    });
+    expect(isServerError).toBe(false);
   });
 
   it('asks for a bearer token on 401', () => {

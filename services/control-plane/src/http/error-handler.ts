@@ -3,10 +3,12 @@ import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { Problem } from '@meridian/contracts/api/problem';
 import { DomainError, UnprocessableError } from '../domain/errors.js';
+import { RateLimitedError } from '../domain/rate-limited-error.js';
 import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
 import type { HttpEnv } from './http-env.js';
 import { buildProblem, kindOfStatus, PROBLEM_KINDS, problemResponse, type ProblemKind } from './problem.js';
+import { rateLimitHeaderValues } from './rate-limit-headers.js';
 
 export interface MappedError {
   problem: Problem;
@@ -42,6 +44,12 @@ export function mapError(error: unknown): MappedError {
   if (error instanceof UnprocessableError) {
     const errors = error.field === undefined ? undefined : [{ field: error.field, message: error.message }];
     return answer(buildProblem('unprocessable', { detail: error.message, errors }));
+  }
+  if (error instanceof RateLimitedError) {
+    return answer(buildProblem('rate_limited', { detail: error.message }), {
+      'Retry-After': String(error.retryAfterSeconds),
+      ...rateLimitHeaderValues(error.exceeded.status),
+    });
   }
   if (error instanceof DomainError) {
     // not_found, conflict, and any other code named like a problem kind (rate_limited → 429).

@@ -11,6 +11,7 @@ import {
 } from '@meridian/contracts/api/task';
 import { TaskEventListSchema } from '@meridian/contracts/api/task-event';
 import { PROBLEM_CONTENT_TYPE } from './problem.js';
+import { RateLimitHeadersDoc } from './rate-limit-headers.js';
 
 /*
  * The contract schemas under the names they get in `components.schemas` of the OpenAPI document.
@@ -48,6 +49,14 @@ const PROBLEM_RESPONSES = {
   404: problem('No such resource in the organisation of the caller'),
   409: problem('The task is not in a state that allows this'),
   422: problem('Well-formed but not acceptable'),
+  429: {
+    ...problem(
+      'A trigger rate limit is reached (`detail` names it); nothing of the call was done or counted',
+    ),
+    headers: RateLimitHeadersDoc.extend({
+      'Retry-After': z.string().openapi({ description: 'Seconds until the window of that limit ends' }),
+    }),
+  },
 };
 
 /** The `application/problem+json` responses an operation documents, by status. */
