@@ -1,6 +1,7 @@
 /** Shared set-up of the reschedule and pause integration tests: the HTTP app on a real database, a manual clock. */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
+import type { RescheduleResponse } from '@meridian/contracts/api/reschedule';
 import type { Task } from '@meridian/contracts/api/task';
 import { createTestAppDeps, heartbeat, report } from '../../../../../test/support/app-deps.js';
 import { useTestDatabase } from '../../../../../test/support/test-context.js';
@@ -60,6 +61,21 @@ export async function json<T>(response: Response, status: number): Promise<T> {
   expect(response.status, text).toBe(status);
   return JSON.parse(text) as T;
 }
+
+export async function reschedule(
+  org: Org,
+  taskId: string,
+  body: unknown,
+  status = 200,
+): Promise<RescheduleResponse> {
+  return json<RescheduleResponse>(
+    await call('PUT', `/tasks/${taskId}/reschedule`, { orgId: org.orgId, body }),
+    status,
+  );
+}
+
+/** The clock's time plus `offsetMs`, as the API writes it. */
+export const at = (offsetMs: number): string => new Date(deps.clock.now().getTime() + offsetMs).toISOString();
 
 export async function createTask(org: Org, overrides: Record<string, unknown> = {}): Promise<Task> {
   const body = { type: 'Echo', targetType: 'Node', targetId: 'target-1', maxRetries: 0, ...overrides };
