@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { isUnstorableText } from '../storable.js';
 import { BULK_MAX_ITEMS } from './task-run.js';
 
 /**
@@ -28,19 +29,34 @@ const STRATEGY_FIELDS = {
   },
 } as const;
 
+/** `conditional` (seed 000) is a known name, but it belongs to workflows: say so rather than "invalid". */
+function strategyError(issue: { code?: string; input?: unknown }): string | undefined {
+  if (issue.code !== 'invalid_union') return undefined;
+  const strategy = (issue.input as { strategy?: unknown } | undefined)?.strategy;
+  const known = `one of ${RESCHEDULE_STRATEGIES.join(', ')}`;
+  if (strategy === 'conditional') {
+    return `conditional triggering belongs to workflows (not available on this route); use ${known}`;
+  }
+  return `must be ${known}`;
+}
+
 function strategies<Extra extends z.ZodRawShape>(extra: Extra) {
-  return z.discriminatedUnion('strategy', [
-    z.object({ strategy: z.literal('immediate'), ...extra, ...STRATEGY_FIELDS.immediate }).strict(),
-    z.object({ strategy: z.literal('delayed'), ...extra, ...STRATEGY_FIELDS.delayed }).strict(),
-    z
-      .object({
-        strategy: z.literal('exponential_backoff'),
-        ...extra,
-        ...STRATEGY_FIELDS.exponential_backoff,
-      })
-      .strict(),
-    z.object({ strategy: z.literal('cron'), ...extra, ...STRATEGY_FIELDS.cron }).strict(),
-  ]);
+  return z.discriminatedUnion(
+    'strategy',
+    [
+      z.object({ strategy: z.literal('immediate'), ...extra, ...STRATEGY_FIELDS.immediate }).strict(),
+      z.object({ strategy: z.literal('delayed'), ...extra, ...STRATEGY_FIELDS.delayed }).strict(),
+      z
+        .object({
+          strategy: z.literal('exponential_backoff'),
+          ...extra,
+          ...STRATEGY_FIELDS.exponential_backoff,
+        })
+        .strict(),
+      z.object({ strategy: z.literal('cron'), ...extra, ...STRATEGY_FIELDS.cron }).strict(),
+    ],
+    { error: strategyError },
+  );
 }
 
 export const RescheduleBodySchema = strategies({});
@@ -79,3 +95,17 @@ export const BulkRescheduleBodySchema = z
   })
   .strict();
 export type BulkRescheduleBody = z.infer<typeof BulkRescheduleBodySchema>;
+
+/** Body of POST /tasks/{id}/pause and /resume: optional; the reason goes into the event. */
+export const PauseTaskBodySchema = z
+  .object({
+    reason: z
+      .string()
+      .trim()
+      .min(1)
+      .max(1000)
+      .refine((value) => !isUnstorableText(value), 'must not contain NUL or lone surrogates')
+      .optional(),
+  })
+  .strict();
+export type PauseTaskBody = z.infer<typeof PauseTaskBodySchema>;

@@ -41,6 +41,7 @@ import { NotificationListener } from './persistence/notification-listener.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
 import { createCredentialsSync } from './scheduler/credentials-sync.js';
 import { createLostNodeSweep } from './scheduler/lost-node-sweep.js';
+import { createScheduleLoops } from './scheduler/schedule-loops.js';
 import { WorkLoop } from './scheduler/work-loop.js';
 
 export interface RunningControlPlane {
@@ -150,6 +151,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     pass: () => purgeExpiredRecords(deps, config.CLEANUP_RETENTION_DAYS, 1000),
   });
+  const scheduleLoops = createScheduleLoops(deps, config.POLL_INTERVAL_MS);
   const listener = new NotificationListener(
     config.DATABASE_URL,
     { [OUTBOX_CHANNEL]: () => relay.wake(), [DISPATCH_CHANNEL]: () => dispatcher.wake() },
@@ -201,6 +203,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   deadlineSweep.start();
   lostNodeSweep.start();
   retention.start();
+  scheduleLoops.forEach((loop) => loop.start());
   const credentialsSync = createCredentialsSync(deps);
   credentialsSync.start();
 
@@ -250,6 +253,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
         deadlineSweep.stop(false),
         retention.stop(false),
         credentialsSync.stop(false),
+        ...scheduleLoops.map((loop) => loop.stop(false)),
       ]);
       await lostNodeSweep.stop(false);
       await relay.stop(true);

@@ -30,3 +30,17 @@ export class UnprocessableError extends DomainError<'unprocessable'> {
     super('unprocessable', message);
   }
 }
+
+/**
+ * A body field that passed the route's schema but that the use case could not accept (a delay, a
+ * cron expression, a time zone): a 400 naming the field, like the schema's own refusals.
+ */
+export class InvalidFieldError extends DomainError<'validation'> {
+  constructor(
+    /** The field's path in the request body, e.g. `delay`. */
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super('validation', `${field} ${reason}`);
+  }
+}

@@ -17,6 +17,7 @@ import type { ReadinessCheck } from './health/run-checks.js';
 import type { HttpEnv } from './http-env.js';
 import { createNodeRouter } from './nodes/nodes.handlers.js';
 import { requestLog } from './request-log.js';
+import { createRescheduleRouter } from './tasks/reschedule.handlers.js';
 import { createTaskRouter } from './tasks/tasks.handlers.js';
 import { validationHook } from './validation-hook.js';
 
@@ -70,6 +71,7 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
   // Executions first: `/tasks/executions/{executionId}` must not be taken for `/tasks/{id}/…`.
   app.route('/api/v1', createExecutionRouter(deps.app));
   app.route('/api/v1', createTaskRouter(deps.app));
+  app.route('/api/v1', createRescheduleRouter(deps.app));
   // Enrollments first: `/nodes/enrollments` must not be taken for `/nodes/{id}`.
   app.route('/api/v1', createEnrollmentRouter(deps.app));
   app.route('/api/v1', createNodeRouter(deps.app));

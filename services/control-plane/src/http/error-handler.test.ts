@@ -1,7 +1,13 @@
 import { HTTPException } from 'hono/http-exception';
 import { QueryFailedError } from 'typeorm';
 import { describe, expect, it } from 'vitest';
-import { ConflictError, DomainError, NotFoundError, UnprocessableError } from '../domain/errors.js';
+import {
+  ConflictError,
+  DomainError,
+  InvalidFieldError,
+  NotFoundError,
+  UnprocessableError,
+} from '../domain/errors.js';
 import { RateLimitedError } from '../domain/rate-limited-error.js';
 import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
 import { mapError } from './error-handler.js';
@@ -58,6 +64,16 @@ describe('mapError', () => {
       'RateLimit-Reset': '1200',
     });
     expect(isServerError).toBe(false);
+  });
+
+  it('maps an invalid body field to 400 naming it, like the route schemas do', () => {
+    const { problem } = mapError(new InvalidFieldError('delay', 'must be more than 0'));
+    expect(problem).toMatchObject({
+      status: 400,
+      type: '/problems/validation',
+      detail: 'invalid body.delay',
+      errors: [{ field: 'body.delay', message: 'must be more than 0' }],
+    });
   });
 
   it('asks for a bearer token on 401', () => {

@@ -2,7 +2,7 @@ import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { Problem } from '@meridian/contracts/api/problem';
-import { DomainError, UnprocessableError } from '../domain/errors.js';
+import { DomainError, InvalidFieldError, UnprocessableError } from '../domain/errors.js';
 import { RateLimitedError } from '../domain/rate-limited-error.js';
 import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
@@ -50,6 +50,12 @@ export function mapError(error: unknown): MappedError {
       'Retry-After': String(error.retryAfterSeconds),
       ...rateLimitHeaderValues(error.exceeded.status),
     });
+  }
+  if (error instanceof InvalidFieldError) {
+    const field = `body.${error.field}`;
+    return answer(
+      buildProblem('validation', { detail: `invalid ${field}`, errors: [{ field, message: error.reason }] }),
+    );
   }
   if (error instanceof DomainError) {
     // not_found, conflict, and any other code named like a problem kind (rate_limited → 429).
