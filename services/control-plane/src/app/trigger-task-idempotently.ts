@@ -43,12 +43,12 @@ export async function triggerTaskIdempotently(
   const requestHash = createHash('sha256')
     .update(canonicalJson({ taskId, ...body }))
     .digest('hex');
-  const where = { orgId: actor.orgId, scope: TRIGGER_TASK_SCOPE, key: key ?? '' };
+  const keyRow = key === undefined ? null : { orgId: actor.orgId, scope: TRIGGER_TASK_SCOPE, key };
   const decided = await deps.dataSource.transaction(async (manager): Promise<Decided> => {
     const task = await lockTaskOfOrg(manager, actor.orgId, taskId);
     const now = deps.clock.now();
-    if (key !== undefined) {
-      const stored = await findStoredResponse(manager, where, now);
+    if (keyRow) {
+      const stored = await findStoredResponse(manager, keyRow, now);
       if (stored) return replay(stored.requestHash, requestHash, stored.body);
     }
     let response: string;
@@ -64,9 +64,9 @@ export async function triggerTaskIdempotently(
       await recordRefusal(manager, actor, task, error, body.queue, now);
       return { refused: error };
     }
-    if (key !== undefined) {
+    if (keyRow) {
       const taken = await claimIdempotencyKey(manager, {
-        ...where,
+        ...keyRow,
         requestHash,
         status: TRIGGER_ACCEPTED,
         body: response,
