@@ -41,6 +41,7 @@ import { NotificationListener } from './persistence/notification-listener.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
 import { createCredentialsSync } from './scheduler/credentials-sync.js';
 import { createLostNodeSweep } from './scheduler/lost-node-sweep.js';
+import { createQueuedRunSweep } from './scheduler/queued-run-sweep.js';
 import { createScheduleLoops } from './scheduler/schedule-loops.js';
 import { WorkLoop } from './scheduler/work-loop.js';
 
@@ -131,6 +132,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     logger,
     pass: () => dispatchPendingTasks(deps, config.DISPATCH_BATCH_SIZE),
   });
+  const queuedRunSweep = createQueuedRunSweep(deps, config.POLL_INTERVAL_MS);
   const deadlineSweep = new WorkLoop({
     name: 'deadline-sweep',
     batchSize: 100,
@@ -152,9 +154,14 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     pass: () => purgeExpiredRecords(deps, config.CLEANUP_RETENTION_DAYS, 1000),
   });
   const scheduleLoops = createScheduleLoops(deps, config.POLL_INTERVAL_MS);
+  // An execution's end frees a slot and may leave its task idle with a run queued behind.
+  const wakeDispatch = () => {
+    dispatcher.wake();
+    queuedRunSweep.wake();
+  };
   const listener = new NotificationListener(
     config.DATABASE_URL,
-    { [OUTBOX_CHANNEL]: () => relay.wake(), [DISPATCH_CHANNEL]: () => dispatcher.wake() },
+    { [OUTBOX_CHANNEL]: () => relay.wake(), [DISPATCH_CHANNEL]: wakeDispatch },
     logger,
   );
   await listener.start();
@@ -200,6 +207,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     consumers.track(`dead-letters-${index === 0 ? 'agent-events' : 'logs'}`, consumer),
   );
   dispatcher.start();
+  queuedRunSweep.start();
   deadlineSweep.start();
   lostNodeSweep.start();
   retention.start();
@@ -250,6 +258,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
       await deadLetters.close();
       await Promise.all([
         dispatcher.stop(false),
+        queuedRunSweep.stop(false),
         deadlineSweep.stop(false),
         retention.stop(false),
         credentialsSync.stop(false),

@@ -2,6 +2,7 @@ import type { Task } from '@meridian/contracts/api/task';
 import { ExecutionEntity } from '../persistence/entities/execution.entity.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
 import { toTaskDto } from '../persistence/mappers.js';
+import { dropQueuedRuns } from '../persistence/queued-runs.js';
 import { enqueueOutboxMessages } from '../persistence/outbox.writes.js';
 import { appendTaskEvents } from '../persistence/task-event.writes.js';
 import type { Actor } from './actor.js';
@@ -10,8 +11,10 @@ import { applyUserTransition } from './user-transition.js';
 import { cancelCommandMessage } from './cancel-command.js';
 
 /**
- * Cancels a task that has not finished. If an execution is out on a node, the node is told to
- * stop it (on its control queue, ahead of any work); its slot is freed when the agent confirms.
+ * Cancels a task that has not finished, or a finished one that has a schedule (its cron stops).
+ * Runs queued behind the current one are dropped, a requested pause is withdrawn. If an execution
+ * is out on a node, the node is told to stop it (on its control queue, ahead of any work); its
+ * slot is freed when the agent confirms.
  */
 export async function cancelTask(
   deps: AppDeps,
@@ -24,27 +27,22 @@ export async function cancelTask(
     deps,
     actor,
     taskId,
-    { type: 'Cancel', reason: why },
+    (task) => ({ type: 'Cancel', reason: why, scheduled: task.schedule !== null }),
     async (ctx) => {
       const { manager, task, now } = ctx;
-      Object.assign(task, {
+      const changes = {
         status: ctx.to,
         cancelledBy: actor.userId,
         cancellationReason: why,
         completedAt: now,
         updatedAt: now,
-      });
-      await manager.update(
-        TaskEntity,
-        { id: task.id },
-        {
-          status: ctx.to,
-          cancelledBy: actor.userId,
-          cancellationReason: why,
-          completedAt: now,
-          updatedAt: now,
-        },
-      );
+        queuedRunCount: 0,
+        nextRunAt: null,
+        pauseRequestedAt: null,
+      } satisfies Partial<TaskEntity>;
+      Object.assign(task, changes);
+      await manager.update(TaskEntity, { id: task.id }, changes);
+      const droppedRuns = await dropQueuedRuns(manager, task.id, now);
       const execution = task.currentExecutionId
         ? await manager.findOneBy(ExecutionEntity, { id: task.currentExecutionId })
         : null;
@@ -73,7 +71,7 @@ export async function cancelTask(
           toStatus: ctx.to,
           actor: `user:${actor.userId}`,
           correlationId: actor.correlationId,
-          data: { reason: why, stopRequested: Boolean(onNode) },
+          data: { reason: why, stopRequested: Boolean(onNode), ...(droppedRuns > 0 ? { droppedRuns } : {}) },
           occurredAt: now,
         },
       ]);

@@ -1,11 +1,12 @@
 import type { EntityManager } from 'typeorm';
 import type { TaskStatus } from '@meridian/contracts/api/task';
-import { ConflictError, NotFoundError } from '../domain/errors.js';
+import { ConflictError } from '../domain/errors.js';
 import { transition, type TaskTransitionEvent } from '../domain/task-status.js';
-import { TaskEntity } from '../persistence/entities/task.entity.js';
+import type { TaskEntity } from '../persistence/entities/task.entity.js';
 import { appendTaskEvents } from '../persistence/task-event.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
+import { lockTaskOfOrg } from './runs/lock-task.js';
 
 export interface UserTransitionContext {
   manager: EntityManager;
@@ -20,23 +21,19 @@ type Outcome = { rejected: string } | { task: TaskEntity };
 /**
  * Runs a user's request to move a task (cancel, retry) under a row lock. A move the state machine
  * refuses is recorded as a `TransitionRejected` event and answered with 409; nothing else changes.
+ * `event` may be read off the locked task (a cancel depends on whether the task has a schedule).
  */
 export async function applyUserTransition(
   deps: AppDeps,
   actor: Actor,
   taskId: string,
-  event: TaskTransitionEvent,
+  eventOf: TaskTransitionEvent | ((task: TaskEntity) => TaskTransitionEvent),
   apply: (context: UserTransitionContext) => Promise<void>,
 ): Promise<TaskEntity> {
   const now = deps.clock.now();
   const outcome = await deps.dataSource.transaction(async (manager): Promise<Outcome> => {
-    const task = await manager
-      .getRepository(TaskEntity)
-      .createQueryBuilder('task')
-      .setLock('pessimistic_write')
-      .where('task.id = :taskId AND task.org_id = :orgId', { taskId, orgId: actor.orgId })
-      .getOne();
-    if (!task) throw new NotFoundError('task', taskId);
+    const task = await lockTaskOfOrg(manager, actor.orgId, taskId);
+    const event = typeof eventOf === 'function' ? eventOf(task) : eventOf;
     const result = transition(task.status, event);
     if (!result.ok) {
       await appendTaskEvents(manager, [

@@ -68,10 +68,32 @@ export async function claimIdempotencyKey(
     [row.orgId, row.scope, row.key],
   );
   if (!stored) throw new Error('idempotency key row vanished between its insert and its read');
+  return toStoredResponse(stored);
+}
+
+/**
+ * The response kept under a key that has not expired at `now`, or null. Read under a lock that
+ * serialises the requests the key may answer (the task's row, for a trigger), so that a request
+ * finds the work of the one before it, committed.
+ */
+export async function findStoredResponse(
+  manager: EntityManager,
+  where: { orgId: string; scope: string; key: string },
+  now: Date,
+): Promise<StoredResponse | null> {
+  const [stored] = await manager.query<StoredRow[]>(
+    `SELECT request_hash, response_status, response_body, response_headers
+       FROM idempotency_keys WHERE org_id = $1 AND scope = $2 AND key = $3 AND expires_at > $4`,
+    [where.orgId, where.scope, where.key, now],
+  );
+  return stored ? toStoredResponse(stored) : null;
+}
+
+function toStoredResponse(row: StoredRow): StoredResponse {
   return {
-    requestHash: stored.request_hash,
-    status: stored.response_status,
-    body: stored.response_body,
-    headers: stored.response_headers,
+    requestHash: row.request_hash,
+    status: row.response_status,
+    body: row.response_body,
+    headers: row.response_headers,
   };
 }

@@ -3,9 +3,9 @@ import { NotFoundError } from '../../domain/errors.js';
 import { TaskEntity } from '../../persistence/entities/task.entity.js';
 
 /**
- * Loads a task of the caller's organisation and locks its row (FOR UPDATE) for the rest of the
- * caller's transaction, so that the decision taken on its status holds when written. Another
- * organisation's task is not found, like one that does not exist.
+ * Loads a task of the organisation and locks its row (FOR UPDATE) for the caller's transaction:
+ * every decision on a task's status is taken under this lock. Another organisation's task is
+ * "not found", never "forbidden".
  */
 export async function lockTaskOfOrg(
   manager: EntityManager,

@@ -16,6 +16,7 @@ import {
   listTasksRoute,
   retryTaskRoute,
 } from './tasks.routes.js';
+import { createTriggerRouter } from './trigger.handlers.js';
 
 /** `/tasks` operations; mount under `/api/v1` behind `authenticate`. */
 export function createTaskRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
@@ -62,5 +63,6 @@ export function createTaskRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
     return c.json({ items, nextCursor: null }, 200);
   });
 
+  router.route('/', createTriggerRouter(deps));
   return router;
 }
