@@ -1,6 +1,6 @@
 // First: @hono/zod-openapi adds `.openapi()` to zod schemas built after it (the contracts' too).
 import '@hono/zod-openapi';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Execution, ExecutionList } from '@meridian/contracts/api/execution';
 import type { Problem } from '@meridian/contracts/api/problem';
 import type { Task } from '@meridian/contracts/api/task';
