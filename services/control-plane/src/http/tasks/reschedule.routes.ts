@@ -6,6 +6,7 @@ import {
 } from '@meridian/contracts/api/reschedule';
 import { requirePermission } from '../authorize.js';
 import { bearerSecurity, problemResponses, Task, TaskIdParams } from '../openapi-schemas.js';
+import { RateLimitHeadersDoc } from '../rate-limit-headers.js';
 
 const json = <T>(schema: T) => ({ 'application/json': { schema } });
 
@@ -33,9 +34,10 @@ export const rescheduleTaskRoute = createRoute({
   responses: {
     200: {
       description: 'When the next run starts, and the schedule it replaced',
+      headers: RateLimitHeadersDoc,
       content: json(RescheduleResponse),
     },
-    ...problemResponses(400, 401, 403, 404, 409),
+    ...problemResponses(400, 401, 403, 404, 409, 429),
   },
 });
 

@@ -7,6 +7,7 @@ import {
 import { requirePermission } from '../authorize.js';
 import { bearerSecurity, problemResponses, TaskIdParams } from '../openapi-schemas.js';
 import { IdempotencyHeaders } from './tasks.routes.js';
+import { RateLimitHeadersDoc } from '../rate-limit-headers.js';
 
 export const TriggerTaskBody = TriggerTaskBodySchema.openapi('TriggerTaskBody');
 export const TriggerResponse = TriggerResponseSchema.openapi('TriggerResponse');
@@ -47,13 +48,13 @@ function triggerRoute(
         description:
           'The run is started or queued; `Location` points at its first execution. Under an idempotency ' +
           'key already used with this task and body, the first response again, with `Idempotent-Replayed: true`.',
-        headers: z.object({
+        headers: RateLimitHeadersDoc.extend({
           Location: z.string(),
           'Idempotent-Replayed': z.literal('true').optional(),
         }),
         content: json(TriggerResponse),
       },
-      ...problemResponses(400, 401, 403, 404, 409, 422),
+      ...problemResponses(400, 401, 403, 404, 409, 422, 429),
     },
   });
 }
