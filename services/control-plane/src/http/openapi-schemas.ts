@@ -48,6 +48,7 @@ const PROBLEM_RESPONSES = {
   404: problem('No such resource in the organisation of the caller'),
   409: problem('The task is not in a state that allows this'),
   422: problem('Well-formed but not acceptable'),
+  429: problem('A trigger limit was reached; `Retry-After` says when to try again'),
 };
 
 /** The `application/problem+json` responses an operation documents, by status. */
