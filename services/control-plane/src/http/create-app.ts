@@ -19,6 +19,7 @@ import { createNodeRouter } from './nodes/nodes.handlers.js';
 import { requestLog } from './request-log.js';
 import { createRescheduleRouter } from './tasks/reschedule.handlers.js';
 import { createTaskRouter } from './tasks/tasks.handlers.js';
+import { createBulkRouter } from './bulk/bulk.handlers.js';
 import { validationHook } from './validation-hook.js';
 
 export interface HttpDeps {
@@ -68,7 +69,9 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
     }),
     jsonDepthLimit(),
   );
-  // Executions first: `/tasks/executions/{executionId}` must not be taken for `/tasks/{id}/…`.
+  // Bulk and executions first: `/tasks/bulk/…` and `/tasks/executions/{executionId}` must not be
+  // taken for `/tasks/{id}/…`.
+  app.route('/api/v1', createBulkRouter(deps.app));
   app.route('/api/v1', createExecutionRouter(deps.app));
   app.route('/api/v1', createTaskRouter(deps.app));
   app.route('/api/v1', createRescheduleRouter(deps.app));

@@ -1,0 +1,84 @@
+import type { EntityManager } from 'typeorm';
+import { DomainError } from '../../domain/errors.js';
+import type { TaskEntity } from '../../persistence/entities/task.entity.js';
+import type { Actor } from '../actor.js';
+import type { AppDeps } from '../app-deps.js';
+import { lockTaskOfOrg } from '../runs/lock-task.js';
+
+export type BulkItemOutcome<T> =
+  | { index: number; taskId: string; ok: true; value: T }
+  | { index: number; taskId: string; ok: false; error: DomainError };
+
+/** Applies one item to its locked task; `index` is the item's place in the request. */
+export type BulkItemApply<Item, T> = (
+  manager: EntityManager,
+  item: Item,
+  task: TaskEntity,
+  index: number,
+) => Promise<T>;
+
+export interface BulkOutcome<T> {
+  /** False when `allOrNothing` rolled everything back because an item failed. */
+  applied: boolean;
+  /** In the order of the request's items. */
+  items: BulkItemOutcome<T>[];
+}
+
+/** Raised inside the transaction to roll back an all-or-nothing batch; never leaves this module. */
+class RollBackBatch extends Error {}
+
+/**
+ * Applies each item to its task, locked in the caller's org, in ONE transaction: each item in a
+ * savepoint, so a refused item (404, 409, 422) undoes only its own changes. With `allOrNothing`,
+ * every item is still tried (so that the answer names each failing one), then the whole batch is
+ * rolled back if any failed. Tasks are locked in id order whatever the request's order, so two
+ * batches over the same tasks cannot deadlock. Anything but a DomainError fails the whole call.
+ */
+export async function applyBulk<Item extends { taskId: string }, T>(
+  deps: AppDeps,
+  actor: Actor,
+  items: readonly Item[],
+  allOrNothing: boolean,
+  apply: BulkItemApply<Item, T>,
+): Promise<BulkOutcome<T>> {
+  const key = (index: number) => items[index]!.taskId.toLowerCase();
+  const order = items.map((_, index) => index).sort((a, b) => compare(key(a), key(b)) || a - b);
+  const outcomes: BulkItemOutcome<T>[] = new Array<BulkItemOutcome<T>>(items.length);
+  try {
+    await deps.dataSource.transaction(async (manager) => {
+      for (const index of order) {
+        const item = items[index]!;
+        outcomes[index] = await applyOne(manager, actor, item, index, apply);
+      }
+      if (allOrNothing && outcomes.some((outcome) => !outcome.ok)) throw new RollBackBatch();
+    });
+  } catch (error) {
+    if (!(error instanceof RollBackBatch)) throw error;
+    return { applied: false, items: outcomes };
+  }
+  return { applied: true, items: outcomes };
+}
+
+async function applyOne<Item extends { taskId: string }, T>(
+  manager: EntityManager,
+  actor: Actor,
+  item: Item,
+  index: number,
+  apply: BulkItemApply<Item, T>,
+): Promise<BulkItemOutcome<T>> {
+  await manager.query('SAVEPOINT bulk_item');
+  try {
+    const task = await lockTaskOfOrg(manager, actor.orgId, item.taskId);
+    const value = await apply(manager, item, task, index);
+    await manager.query('RELEASE SAVEPOINT bulk_item');
+    return { index, taskId: item.taskId, ok: true, value };
+  } catch (error) {
+    if (!(error instanceof DomainError)) throw error;
+    await manager.query('ROLLBACK TO SAVEPOINT bulk_item');
+    return { index, taskId: item.taskId, ok: false, error };
+  }
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
