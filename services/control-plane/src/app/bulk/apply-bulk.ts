@@ -75,7 +75,7 @@ async function applyOne<Item extends { taskId: string }, T>(
   } catch (error) {
     if (!(error instanceof DomainError)) throw error;
     await manager.query('ROLLBACK TO SAVEPOINT bulk_item');
-    return { index, taskId: item.taskId, ok: false, error };
+    return { index, taskId: item.taskId, ok: false, error: error as DomainError };
   }
 }
 
