@@ -4,8 +4,8 @@ import type { EventFilter } from '../domain/event-filter.js';
 import { NotFoundError } from '../domain/errors.js';
 import { toTaskEventDto } from '../persistence/mappers.js';
 import {
-  countOrgEventsInRange,
   selectOrgEvents,
+  selectOrgEventsOfRange,
   selectTaskEvents,
   type TaskEventRow,
 } from '../persistence/task-event.reads.js';
@@ -26,11 +26,11 @@ export interface EventPage {
 }
 
 /**
- * A time range holding at most this many of the organisation's events is read whole and sorted;
- * a larger one is read by walking the feed in order. The walk may have to pass every event
- * outside the range first, which the sort of a small range avoids (docs/api/events.md).
+ * A time range holding at most this many of the organisation's (matching) events is read whole
+ * from the time index and sorted; a larger one by walking the feed in order, which may pass every
+ * event before the range first (docs/performance.md, "Event queries").
  */
-export const SORTED_RANGE_MAX_EVENTS = 20_000;
+export const SORTED_RANGE_MAX_EVENTS = 50_000;
 
 function pageOf(rows: readonly TaskEventRow[], limit: number, withTxId: boolean): EventPage {
   const last = rows.length === limit ? rows.at(-1) : undefined;
@@ -81,19 +81,15 @@ export async function readOrgEventPage(
   request: EventPageRequest,
 ): Promise<EventPage> {
   const { filter, limit, after } = request;
-  const ranged = filter.from !== null || filter.to !== null;
-  const plan =
-    ranged &&
-    (await countOrgEventsInRange(deps.dataSource, actor.orgId, filter, SORTED_RANGE_MAX_EVENTS + 1)) <=
-      SORTED_RANGE_MAX_EVENTS
-      ? 'range'
-      : 'feed';
-  const rows = await selectOrgEvents(deps.dataSource, {
+  const selection = {
     orgId: actor.orgId,
     filter,
     after: after === null ? null : { txId: after.txId ?? '0', id: after.id },
     limit,
-    plan,
-  });
+  };
+  const ranged = filter.from !== null || filter.to !== null;
+  const rows =
+    (ranged ? await selectOrgEventsOfRange(deps.dataSource, selection, SORTED_RANGE_MAX_EVENTS) : null) ??
+    (await selectOrgEvents(deps.dataSource, selection));
   return pageOf(rows, limit, true);
 }

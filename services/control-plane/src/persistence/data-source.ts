@@ -16,6 +16,7 @@ import { CreateIdempotencyKeysAndDeadLetters1795400000006 } from './migrations/0
 import { CreateNodeEnrollmentsAndCredentials1795400000007 } from './migrations/0007-create-node-enrollments-and-credentials.js';
 import { AddNodeEnrollmentsRevokedBy1795400000008 } from './migrations/0008-add-node-enrollments-revoked-by.js';
 import { CreateTaskRunsAndRateLimits1795400000009 } from './migrations/0009-create-task-runs-and-rate-limits.js';
+import { CoverTaskEventIndexes1795400000010 } from './migrations/0010-cover-task-event-indexes.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -38,6 +39,7 @@ export const MIGRATIONS = [
   CreateNodeEnrollmentsAndCredentials1795400000007,
   AddNodeEnrollmentsRevokedBy1795400000008,
   CreateTaskRunsAndRateLimits1795400000009,
+  CoverTaskEventIndexes1795400000010,
 ];
 
 export interface DataSourceOptions {

@@ -45,6 +45,14 @@ function filterConditions(filter: EventFilter, params: Params): string[] {
   return where;
 }
 
+/**
+ * The rows of a page whose ids `keys` selects: the keys come from an index alone (the filtered
+ * columns are in it, migration 0010), and only the page's rows are read from the table.
+ */
+function pageRows(keys: string, order: string): string {
+  return `SELECT ${COLUMNS} FROM (${keys}) page JOIN task_events USING (id) ORDER BY ${order}`;
+}
+
 export interface TaskEventSelection {
   orgId: string;
   taskId: string;
@@ -54,16 +62,14 @@ export interface TaskEventSelection {
   limit: number;
 }
 
-/** One task's events in id order (task_events_task_idx). */
+/** One task's events in id order (task_events_task_covering_idx). */
 export async function selectTaskEvents(db: DataSource, s: TaskEventSelection): Promise<TaskEventRow[]> {
   const params = new Params();
   const where = [`task_id = ${params.add(s.taskId)}`, `org_id = ${params.add(s.orgId)}`];
   where.push(...filterConditions(s.filter, params));
   if (s.afterId !== null) where.push(`id > ${params.add(s.afterId, '::bigint')}`);
-  return db.query(
-    `SELECT ${COLUMNS} FROM task_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${params.add(s.limit)}`,
-    params.values,
-  );
+  const keys = `SELECT id FROM task_events WHERE ${where.join(' AND ')} ORDER BY id LIMIT ${params.add(s.limit)}`;
+  return db.query(pageRows(keys, 'id'), params.values);
 }
 
 export interface OrgEventSelection {
@@ -71,54 +77,52 @@ export interface OrgEventSelection {
   filter: EventFilter;
   after: { txId: string; id: string } | null;
   limit: number;
-  /**
-   * `feed`: walk task_events_org_feed_idx in (tx_id, id) order, filtering as it goes. `range`:
-   * take every row of the time range first (task_events_org_time_idx), then sort; for a range
-   * holding few rows, which the walk might have to reach through the whole history.
-   */
-  plan: 'feed' | 'range';
 }
 
-/** The organisation's settled events in (tx_id, id) order. */
-export async function selectOrgEvents(db: DataSource, s: OrgEventSelection): Promise<TaskEventRow[]> {
-  const params = new Params();
-  const scope = `org_id = ${params.add(s.orgId)}`;
-  const filters = filterConditions(s.filter, params);
-  const after =
-    s.after === null
-      ? []
-      : [`(tx_id, id) > (${params.add(s.after.txId, '::xid8')}, ${params.add(s.after.id, '::bigint')})`];
-  const limit = params.add(s.limit);
-  if (s.plan === 'feed') {
-    const where = [scope, SETTLED, ...after, ...filters].join(' AND ');
-    return db.query(
-      `SELECT ${COLUMNS} FROM task_events WHERE ${where} ORDER BY tx_id, id LIMIT ${limit}`,
-      params.values,
+function orgConditions(s: OrgEventSelection, params: Params): string[] {
+  const where = [`org_id = ${params.add(s.orgId)}`, ...filterConditions(s.filter, params)];
+  if (s.after !== null) {
+    where.push(
+      `(tx_id, id) > (${params.add(s.after.txId, '::xid8')}, ${params.add(s.after.id, '::bigint')})`,
     );
   }
-  // MATERIALIZED keeps the planner from walking the feed index for the ORDER BY instead.
-  return db.query(
-    `WITH in_range AS MATERIALIZED (
-       SELECT ${COLUMNS}, tx_id FROM task_events WHERE ${[scope, ...filters].join(' AND ')})
-     SELECT "id", "orgId", "taskId", "executionId", type, "fromStatus", "toStatus", actor, "correlationId",
-            "messageId", data, "occurredAt", "recordedAt", "txId"
-       FROM in_range WHERE ${[SETTLED, ...after].join(' AND ')} ORDER BY tx_id, id LIMIT ${limit}`,
-    params.values,
-  );
+  return where;
 }
 
-/** How many of the organisation's events lie in the filter's time range, counting up to `cap`. */
-export async function countOrgEventsInRange(
-  db: DataSource,
-  orgId: string,
-  filter: EventFilter,
-  cap: number,
-): Promise<number> {
+/**
+ * The organisation's settled events in (tx_id, id) order, walking task_events_org_feed_covering_idx
+ * in that order from the cursor and filtering as it goes.
+ */
+export async function selectOrgEvents(db: DataSource, s: OrgEventSelection): Promise<TaskEventRow[]> {
   const params = new Params();
-  const where = [`org_id = ${params.add(orgId)}`, ...timeConditions(filter, params)].join(' AND ');
-  const rows: { n: number }[] = await db.query(
-    `SELECT count(*)::int AS n FROM (SELECT 1 FROM task_events WHERE ${where} LIMIT ${params.add(cap)}) capped`,
+  const where = [...orgConditions(s, params), SETTLED].join(' AND ');
+  const keys = `SELECT id FROM task_events WHERE ${where} ORDER BY tx_id, id LIMIT ${params.add(s.limit)}`;
+  return db.query(pageRows(keys, 'tx_id, id'), params.values);
+}
+
+/**
+ * The same page for a filter with a time range, read the other way: every key of the range from
+ * task_events_org_time_covering_idx, sorted. Walking the feed would pass every event before the
+ * range first; this costs what the range holds, so it gives up (null) past `maxEvents` matching
+ * events, having read no more than that.
+ */
+export async function selectOrgEventsOfRange(
+  db: DataSource,
+  s: OrgEventSelection,
+  maxEvents: number,
+): Promise<TaskEventRow[] | null> {
+  const params = new Params();
+  const where = orgConditions(s, params).join(' AND ');
+  const rows: (TaskEventRow & { matching: number })[] = await db.query(
+    `WITH in_range AS MATERIALIZED (
+            SELECT tx_id, id FROM task_events WHERE ${where} LIMIT ${params.add(maxEvents + 1)}),
+          page AS (SELECT id FROM in_range WHERE ${SETTLED} ORDER BY tx_id, id LIMIT ${params.add(s.limit)})
+     SELECT counted.matching, events.*
+       FROM (SELECT count(*)::int AS matching FROM in_range) counted
+       LEFT JOIN (${pageRows('SELECT id FROM page', 'tx_id, id')}) events ON true
+      ORDER BY events."txId"::xid8, events.id`,
     params.values,
   );
-  return rows[0]?.n ?? 0;
+  if ((rows[0]?.matching ?? 0) > maxEvents) return null;
+  return rows.filter((row) => row.id !== null).map(({ matching: _matching, ...row }) => row);
 }
