@@ -6,6 +6,7 @@
  * (per scenario, 10), EVENT_BENCH_ORG_EVENTS (1000000), EVENT_BENCH_TASK_EVENTS (10000).
  */
 import { randomBytes } from 'node:crypto';
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { EventQuerySchema } from '@meridian/contracts/api/task-event';
@@ -90,7 +91,7 @@ async function buildScenarios(db: pg.Pool, taskId: string, taskEvents: number): 
   const lastDay = last.rows[0]!.day;
   return [
     {
-      name: `Task (${taskEvents} events): first page`,
+      name: `Task (${taskEvents.toLocaleString('en')} events): first page`,
       path: `/tasks/${taskId}/events?limit=100`,
       items: 100,
     },
@@ -104,7 +105,11 @@ async function buildScenarios(db: pg.Pool, taskId: string, taskEvents: number): 
       path: `/tasks/${taskId}/events?limit=100&cursor=${deepTaskCursor}`,
       items: 100,
     },
-    { name: `Org (${orgEvents} events): first page`, path: '/events?limit=100', items: 100 },
+    {
+      name: `Org (${orgEvents.toLocaleString('en')} events): first page`,
+      path: '/events?limit=100',
+      items: 100,
+    },
     { name: 'Org: types (0.5 % of events)', path: `/events?types=${types}&limit=100`, items: 100 },
     {
       name: 'Org: deep page (cursor at 90 %)',
@@ -134,7 +139,7 @@ async function measure(baseUrl: string, token: string, scenario: Scenario, rate:
   const ms = (p: number) => round(percentile(result.latencies, p), 1);
   return {
     name: scenario.name,
-    path: scenario.path.replace(/cursor=[^&]+/, 'cursor=…'),
+    path: scenario.path.replace(/cursor=[^&]+/, 'cursor=…').replace(/\/tasks\/[^/]+\//, '/tasks/{id}/'),
     count: result.latencies.length,
     failures: result.failures,
     errors: result.errors,
@@ -182,6 +187,7 @@ export async function benchEventQueries(options: EventBenchOptions): Promise<Eve
       days: 30,
     });
     log(`seeded in ${round(seeded.seconds, 1)} s`);
+    const loadBefore = loadavg()[0] ?? Number.NaN;
     const scenarios: ScenarioResult[] = [];
     for (const scenario of await buildScenarios(db, taskId, options.taskEvents)) {
       log(`${scenario.name} at ${options.rate} req/s for ${options.seconds} s`);
@@ -200,6 +206,7 @@ export async function benchEventQueries(options: EventBenchOptions): Promise<Eve
       taskEvents: options.taskEvents,
       seedSeconds: round(seeded.seconds, 1),
       eventsPerTransaction: seeded.perTransaction,
+      loadAverage: [round(loadBefore, 1), round(loadavg()[0] ?? Number.NaN, 1)],
       scenarios,
     };
   } finally {

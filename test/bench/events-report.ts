@@ -20,6 +20,8 @@ export interface EventBenchResults {
   seedSeconds: number;
   eventsPerTransaction: number;
   machine: string;
+  /** 1-minute load average before and after the measured queries (other work on the machine shows here). */
+  loadAverage: [number, number];
   scenarios: ScenarioResult[];
 }
 
@@ -38,7 +40,8 @@ function renderSection(r: EventBenchResults): string {
 ## Event queries
 
 Measured by \`npm run bench\` (or alone: \`npx tsx test/bench/events-bench.ts\`) on
-${new Date().toISOString().slice(0, 10)}; ${r.machine}.
+${new Date().toISOString().slice(0, 10)}; ${r.machine}; 1-minute load average ${r.loadAverage[0]} before
+the queries and ${r.loadAverage[1]} after.
 
 **Method.** A database of its own, seeded in ${r.seedSeconds} s (\`generate_series\`, then \`VACUUM
 ANALYZE\` as autovacuum would do): an organisation with ${r.orgEvents.toLocaleString('en')} events over 30 days,
