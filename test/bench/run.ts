@@ -107,7 +107,7 @@ try {
   console.log(JSON.stringify(results, null, 2));
   writeFileSync(OUTPUT, renderReport(results, existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : ''));
   log(`written to ${OUTPUT.pathname}`);
-  log('event queries: a database of their own, 1,000,000 events');
+  log('event queries, on a database of their own');
   const events = await benchEventQueries(eventBenchOptionsFromEnv(infra.databaseUrl, infra.amqpUrl, log));
   console.log(JSON.stringify(events, null, 2));
   writeEventsSection(events);
