@@ -3,7 +3,8 @@
  * PostgreSQL and RabbitMQ, driven over HTTP; figures written to docs/performance.md.
  *
  * Knobs (env): BENCH_TASKS (10000), BENCH_CAPACITY (agent slots, default 100), BENCH_SECONDS (15),
- * CONSUMER_PREFETCH (500) and CONSUMER_BATCH_SIZE (200) for the control plane.
+ * CONSUMER_PREFETCH (500) and CONSUMER_BATCH_SIZE (200) for the control plane; the event-query
+ * scenario's knobs are in events-bench.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,8 @@ import {
   benchThroughput,
   type BenchTarget,
 } from './lifecycle-bench.js';
+import { benchEventQueries, eventBenchOptionsFromEnv } from './events-bench.js';
+import { writeEventsSection } from './events-report.js';
 import { benchLogStream } from './logs-bench.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
@@ -104,6 +107,10 @@ try {
   console.log(JSON.stringify(results, null, 2));
   writeFileSync(OUTPUT, renderReport(results, existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : ''));
   log(`written to ${OUTPUT.pathname}`);
+  log('event queries, on a database of their own');
+  const events = await benchEventQueries(eventBenchOptionsFromEnv(infra.databaseUrl, infra.amqpUrl, log));
+  console.log(JSON.stringify(events, null, 2));
+  writeEventsSection(events);
 } finally {
   await stopAllProcesses();
   await db.end();

@@ -10,6 +10,7 @@ import { createAgentRouter } from './agent/agent.handlers.js';
 import { correlation } from './correlation.js';
 import { errorHandler, handleNotFound } from './error-handler.js';
 import { createEnrollmentRouter } from './enrollments/enrollments.handlers.js';
+import { createEventRouter } from './events/events.handlers.js';
 import { createExecutionRouter } from './executions/executions.handlers.js';
 import { createHealthRouter } from './health/health.handlers.js';
 import { jsonDepthLimit } from './json-depth-limit.js';
@@ -75,6 +76,7 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
   app.route('/api/v1', createExecutionRouter(deps.app));
   app.route('/api/v1', createTaskRouter(deps.app));
   app.route('/api/v1', createRescheduleRouter(deps.app));
+  app.route('/api/v1', createEventRouter(deps.app));
   // Enrollments first: `/nodes/enrollments` must not be taken for `/nodes/{id}`.
   app.route('/api/v1', createEnrollmentRouter(deps.app));
   app.route('/api/v1', createNodeRouter(deps.app));

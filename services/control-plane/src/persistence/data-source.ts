@@ -17,6 +17,7 @@ import { CreateNodeEnrollmentsAndCredentials1795400000007 } from './migrations/0
 import { AddNodeEnrollmentsRevokedBy1795400000008 } from './migrations/0008-add-node-enrollments-revoked-by.js';
 import { CreateTaskRunsAndRateLimits1795400000009 } from './migrations/0009-create-task-runs-and-rate-limits.js';
 import { AllowPausedTasks1795400000010 } from './migrations/0010-allow-paused-tasks.js';
+import { CoverTaskEventIndexes1795400000011 } from './migrations/0011-cover-task-event-indexes.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -40,6 +41,7 @@ export const MIGRATIONS = [
   AddNodeEnrollmentsRevokedBy1795400000008,
   CreateTaskRunsAndRateLimits1795400000009,
   AllowPausedTasks1795400000010,
+  CoverTaskEventIndexes1795400000011,
 ];
 
 export interface DataSourceOptions {

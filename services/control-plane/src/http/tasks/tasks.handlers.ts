@@ -4,9 +4,10 @@ import type { AppDeps } from '../../app/app-deps.js';
 import { cancelTask } from '../../app/cancel-task.js';
 import { createTask, createTaskIdempotently } from '../../app/create-task.js';
 import { retryTask } from '../../app/retry-task.js';
-import { getTask, listTaskEvents, listTasks } from '../../app/task-queries.js';
+import { getTask, listTasks } from '../../app/task-queries.js';
 import { parseIdempotencyKey } from '../../domain/idempotency-key.js';
 import { actorOf } from '../authorize.js';
+import { answerEventPage } from '../events/event-page.js';
 import type { HttpEnv } from '../http-env.js';
 import {
   cancelTaskRoute,
@@ -58,10 +59,9 @@ export function createTaskRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
     c.json(await retryTask(deps, actorOf(c), c.req.valid('param').id), 200),
   );
 
-  router.openapi(listTaskEventsRoute, async (c) => {
-    const items = await listTaskEvents(deps, actorOf(c), c.req.valid('param').id);
-    return c.json({ items, nextCursor: null }, 200);
-  });
+  router.openapi(listTaskEventsRoute, (c) =>
+    answerEventPage(c, deps, c.req.valid('query'), c.req.valid('param').id),
+  );
 
   router.route('/', createTriggerRouter(deps));
   return router;

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { CancelTaskQuerySchema, ListTasksQuerySchema } from '@meridian/contracts/api/task';
 import { parseIdempotencyKey } from '../../domain/idempotency-key.js';
 import { requirePermission } from '../authorize.js';
+import { EVENT_ROUTE_NOTES, EventQueryParams } from '../events/event-page.js';
 import {
   bearerSecurity,
   CancelTaskBody,
@@ -137,12 +138,13 @@ export const listTaskEventsRoute = createRoute({
   path: '/tasks/{id}/events',
   operationId: 'listTaskEvents',
   tags: ['Tasks'],
-  summary: 'The audit log of a task, oldest first',
+  summary: 'The audit log of a task, oldest first, filtered and paginated',
+  description: `${EVENT_ROUTE_NOTES} Ordered by event id. Another organisation’s task is a 404.`,
   security: bearerSecurity,
-  middleware: requirePermission('task:read'),
-  request: { params: TaskIdParams },
+  middleware: requirePermission('task:read-events'),
+  request: { params: TaskIdParams, query: EventQueryParams },
   responses: {
-    200: { description: 'The task’s events', content: json(TaskEventList) },
+    200: { description: 'One page of the task’s events', content: json(TaskEventList) },
     ...problemResponses(400, 401, 403, 404),
   },
 });
