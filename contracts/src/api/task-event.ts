@@ -30,8 +30,13 @@ export type TaskEvent = z.infer<typeof TaskEventSchema>;
 
 export const TaskEventListSchema = z.object({
   items: z.array(TaskEventSchema),
-  /** Pass as `cursor` for the next page; null: no more events now (later ones may still come). */
+  /**
+   * Pass as `cursor` for the next page: it points after this page's last event. Null on an empty
+   * page: no events after the cursor now; ask again later with the same cursor to follow the log.
+   */
   nextCursor: z.string().nullable(),
+  /** The page is full (`limit` events): more may follow at once. */
+  hasMore: z.boolean(),
 });
 export type TaskEventList = z.infer<typeof TaskEventListSchema>;
 

@@ -21,8 +21,10 @@ export interface EventPageRequest {
 
 export interface EventPage {
   items: TaskEvent[];
-  /** The last item's position when the page is full (more may follow); null otherwise. */
+  /** The last item's position; null on an empty page (the caller's cursor stays where it was). */
   end: EventPosition | null;
+  /** The page is full: more events may follow at once. */
+  full: boolean;
 }
 
 /**
@@ -33,10 +35,11 @@ export interface EventPage {
 export const SORTED_RANGE_MAX_EVENTS = 50_000;
 
 function pageOf(rows: readonly TaskEventRow[], limit: number, withTxId: boolean): EventPage {
-  const last = rows.length === limit ? rows.at(-1) : undefined;
+  const last = rows.at(-1);
   return {
     items: rows.map(({ txId: _txId, ...event }) => toTaskEventDto(event)),
     end: last ? { id: last.id, txId: withTxId ? last.txId : null } : null,
+    full: rows.length === limit,
   };
 }
 

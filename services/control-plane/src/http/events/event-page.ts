@@ -16,8 +16,9 @@ export const EventQueryParams = EventQuerySchema.superRefine((query, ctx) => {
 
 export const EVENT_ROUTE_NOTES =
   'Needs `task:read-events`. Oldest first; filters `types`, `from`, `to` (inclusive; a bare date is ' +
-  'a whole UTC day), `actor`, combined with AND. `nextCursor` is set when the page is full: pass it ' +
-  'as `cursor`, with the same filters, for the next page; a cursor of another route, task or ' +
+  'a whole UTC day), `actor`, combined with AND. `nextCursor` points after the page’s last event (null on an empty ' +
+  'page) and `hasMore` says the page was full: pass the cursor as `cursor`, with the same filters, for ' +
+  'the next page, or later to follow the log; a cursor of another route, task or ' +
   'filter set is a 400. Paging is stable while events are appended: nothing is skipped or repeated.';
 
 const CURSOR_MISMATCH =
@@ -58,6 +59,7 @@ export async function answerEventPage(
   const body: TaskEventList = {
     items: page.items,
     nextCursor: page.end === null ? null : encodeEventCursor(scope, filterKey, page.end),
+    hasMore: page.full,
   };
   return c.json(body, 200);
 }

@@ -41,7 +41,7 @@ async function follow(
   while (Date.now() < deadline) {
     const finished = done;
     const body = await page(state, orgId, `${path}?limit=5${cursor === null ? '' : `&cursor=${cursor}`}`);
-    if (body.nextCursor !== null) {
+    if (body.hasMore) {
       seen.push(...body.items);
       cursor = body.nextCursor;
       fullPages += 1;

@@ -114,7 +114,7 @@ export async function problem(
   return expectStatus<Problem>(await request(state, orgId, path), status);
 }
 
-/** Every page from the first, following `nextCursor` until a page is not full. */
+/** Every page from the first, following `nextCursor` while `hasMore` says a page was full. */
 export async function allPages(
   state: { app: ReturnType<typeof createApp> },
   orgId: string,
@@ -123,12 +123,14 @@ export async function allPages(
 ): Promise<TaskEvent[][]> {
   const pages: TaskEvent[][] = [];
   let cursor: string | null = null;
-  do {
+  let more = true;
+  while (more) {
     const params = new URLSearchParams({ ...query, ...(cursor === null ? {} : { cursor }) });
     const body = await page(state, orgId, `${path}?${params.toString()}`);
     pages.push(body.items);
     cursor = body.nextCursor;
-  } while (cursor !== null);
+    more = body.hasMore;
+  }
   return pages;
 }
 

@@ -161,7 +161,14 @@ describe('GET /api/v1/tasks/{id}/events pages', () => {
       'TaskTriggered',
       'TaskRescheduled',
     ]);
-    expect(rest.nextCursor).toBeNull();
+    expect(rest.hasMore).toBe(false);
+    // Past the last event: an empty page, no cursor; the caller keeps the one it sent.
+    const after = await page(
+      state,
+      orgId,
+      `${path}?types=TaskRescheduled,TaskTriggered&cursor=${rest.nextCursor}`,
+    );
+    expect(after).toEqual({ items: [], nextCursor: null, hasMore: false });
   });
 
   it('answers 400 naming cursor for a cursor of other filters, another task, the org feed or altered', async () => {
@@ -202,7 +209,11 @@ describe('GET /api/v1/tasks/{id}/events access', () => {
 
   it('answers an empty page for a filter nothing matches on a task of the caller', async () => {
     const { orgId, path } = await taskWithHistory();
-    expect(await page(state, orgId, `${path}?from=2030-01-01`)).toEqual({ items: [], nextCursor: null });
+    expect(await page(state, orgId, `${path}?from=2030-01-01`)).toEqual({
+      items: [],
+      nextCursor: null,
+      hasMore: false,
+    });
   });
 
   it('answers 403 naming task:read-events to a token with task:read only', async () => {
