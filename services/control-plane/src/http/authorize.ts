@@ -31,6 +31,14 @@ export function requirePermission(permission: Permission): MiddlewareHandler<Htt
   };
 }
 
+/**
+ * The `middleware` and the OpenAPI statement of a route's permission, spread into `createRoute`:
+ * the document names each operation's permission in `x-required-permission`.
+ */
+export function requiresPermission(permission: Permission) {
+  return { middleware: requirePermission(permission), 'x-required-permission': permission } as const;
+}
+
 /** The authenticated caller; a route mounted outside `authenticate` fails closed with 401. */
 export function actorOf(c: Context<HttpEnv>): Actor {
   const actor = c.get('actor');

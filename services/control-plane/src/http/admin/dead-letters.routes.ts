@@ -7,7 +7,7 @@ import {
   DeadLetterSummarySchema,
   ListDeadLettersQuerySchema,
 } from '@meridian/contracts/api/dead-letter';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import { bearerSecurity, problemResponses } from '../openapi-schemas.js';
 
 const json = <T>(schema: T) => ({ 'application/json': { schema } });
@@ -35,7 +35,7 @@ export const listDeadLettersRoute = createRoute({
   summary: 'List the messages that landed on the dead-letter queues',
   description: `${SCOPE} Filters: \`queue\`, \`type\` (message type), \`redriven\`, \`from\`/\`to\` (time dead-lettered).`,
   security: bearerSecurity,
-  middleware: requirePermission('admin:dead-letters'),
+  ...requiresPermission('admin:dead-letters'),
   request: { query: ListDeadLettersQuerySchema },
   responses: {
     200: { description: 'One page of dead letters, newest first', content: json(DeadLetterList) },
@@ -51,7 +51,7 @@ export const getDeadLetterRoute = createRoute({
   summary: 'Get a dead letter with its headers and body',
   description: SCOPE,
   security: bearerSecurity,
-  middleware: requirePermission('admin:dead-letters'),
+  ...requiresPermission('admin:dead-letters'),
   request: { params: DeadLetterIdParams },
   responses: {
     200: { description: 'The dead letter', content: json(DeadLetter) },
@@ -71,7 +71,7 @@ export const redriveDeadLetterRoute = createRoute({
     'twice. If it fails again it lands as a new dead letter. 409 when it was re-driven already or ' +
     'its body was cut.',
   security: bearerSecurity,
-  middleware: requirePermission('admin:dead-letters'),
+  ...requiresPermission('admin:dead-letters'),
   request: { params: DeadLetterIdParams },
   responses: {
     200: { description: 'The dead letter, now marked re-driven', content: json(DeadLetterSummary) },
@@ -90,7 +90,7 @@ export const bulkRedriveRoute = createRoute({
     '`not_found`); `{"filter": {...}, "limit": N}` re-drives the oldest N matching dead letters not ' +
     're-driven yet whose body was kept whole.',
   security: bearerSecurity,
-  middleware: requirePermission('admin:dead-letters'),
+  ...requiresPermission('admin:dead-letters'),
   request: { body: { required: true, content: json(BulkRedriveBody) } },
   responses: {
     200: { description: 'What happened to each', content: json(BulkRedriveResult) },

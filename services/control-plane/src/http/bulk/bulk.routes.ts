@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { BulkRescheduleBodySchema } from '@meridian/contracts/api/reschedule';
 import { BulkResultSchema, BulkTriggerBodySchema } from '@meridian/contracts/api/task-run';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import { bearerSecurity, problemResponses } from '../openapi-schemas.js';
 
 const json = <T>(schema: T) => ({ 'application/json': { schema } });
@@ -30,7 +30,7 @@ export const bulkTriggerRoute = createRoute({
   summary: 'Trigger 1 to 1,000 tasks; each item like POST /tasks/{id}/trigger',
   description: `Permission \`task:trigger\`. Each item counts one against the trigger limits. ${resultDescription}`,
   security: bearerSecurity,
-  middleware: requirePermission('task:trigger'),
+  ...requiresPermission('task:trigger'),
   request: { body: { required: true, content: json(BulkTriggerBody) } },
   responses: {
     200: { description: 'Per-item results', headers: rateLimitHeaders, content: json(BulkResult) },
@@ -46,7 +46,7 @@ export const bulkRescheduleRoute = createRoute({
   summary: 'Reschedule 1 to 1,000 tasks; each item like PUT /tasks/{id}/reschedule with its taskId',
   description: `Permission \`task:reschedule\`. Each item counts one against the trigger limits. ${resultDescription}`,
   security: bearerSecurity,
-  middleware: requirePermission('task:reschedule'),
+  ...requiresPermission('task:reschedule'),
   request: { body: { required: true, content: json(BulkRescheduleBody) } },
   responses: {
     200: { description: 'Per-item results', headers: rateLimitHeaders, content: json(BulkResult) },

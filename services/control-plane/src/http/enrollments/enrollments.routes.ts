@@ -7,7 +7,7 @@ import {
   ListEnrollmentsQuerySchema,
 } from '@meridian/contracts/api/enrollment';
 import { decodePageCursor } from '../../domain/page-cursor.js';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import { problemDoc } from '../extra-problems.js';
 import { bearerSecurity, problemResponses } from '../openapi-schemas.js';
 
@@ -40,7 +40,7 @@ export const createEnrollmentRoute = createRoute({
     '`<namePrefix>-<8 random characters>`, up to `maxUses`). The token is in this answer only: ' +
     'the control plane keeps its SHA-256. 409 when the node id belongs to another organisation.',
   security: bearerSecurity,
-  middleware: requirePermission('node:admin'),
+  ...requiresPermission('node:admin'),
   request: { body: { required: true, content: json(CreateEnrollment) } },
   responses: {
     201: {
@@ -61,7 +61,7 @@ export const listEnrollmentsRoute = createRoute({
   summary: 'List the enrollments of the caller’s organisation, newest first',
   description: `${SCOPE} Pass \`nextCursor\` as \`cursor\` for the next page.`,
   security: bearerSecurity,
-  middleware: requirePermission('node:admin'),
+  ...requiresPermission('node:admin'),
   request: { query: ListQuery },
   responses: {
     200: { description: 'One page of enrollments', content: json(EnrollmentList) },
@@ -77,7 +77,7 @@ export const getEnrollmentRoute = createRoute({
   summary: 'Get an enrollment (never its token)',
   description: SCOPE,
   security: bearerSecurity,
-  middleware: requirePermission('node:admin'),
+  ...requiresPermission('node:admin'),
   request: { params: EnrollmentIdParams },
   responses: {
     200: { description: 'The enrollment', content: json(Enrollment) },
@@ -95,7 +95,7 @@ export const revokeEnrollmentRoute = createRoute({
     `${SCOPE} Nodes it enrolled keep their credentials (revoke them with \`DELETE /nodes/{id}\`). ` +
     'Revoking a revoked token answers it again.',
   security: bearerSecurity,
-  middleware: requirePermission('node:admin'),
+  ...requiresPermission('node:admin'),
   request: { params: EnrollmentIdParams },
   responses: {
     200: { description: 'The enrollment, revoked', content: json(Enrollment) },

@@ -1,5 +1,5 @@
 import { createRoute } from '@hono/zod-openapi';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import { bearerSecurity, problemResponses, TaskEventList } from '../openapi-schemas.js';
 import { EVENT_ROUTE_NOTES, EventQueryParams } from './event-page.js';
 
@@ -14,7 +14,7 @@ export const listOrgEventsRoute = createRoute({
     'once every transaction that began before its own has ended (normally within milliseconds), so ' +
     'that none can later take a place before a cursor already handed out.',
   security: bearerSecurity,
-  middleware: requirePermission('task:read-events'),
+  ...requiresPermission('task:read-events'),
   request: { query: EventQueryParams },
   responses: {
     200: { description: 'One page of events', content: { 'application/json': { schema: TaskEventList } } },

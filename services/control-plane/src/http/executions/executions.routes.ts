@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ExecutionLogPageSchema, ExecutionLogQuerySchema } from '@meridian/contracts/api/execution-log';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import {
   bearerSecurity,
   Execution,
@@ -17,7 +17,7 @@ export const listExecutionsRoute = createRoute({
   tags: ['Executions'],
   summary: 'The attempts of a task, first attempt first',
   security: bearerSecurity,
-  middleware: requirePermission('task:read'),
+  ...requiresPermission('task:read'),
   request: { params: TaskIdParams, query: PageQuery },
   responses: {
     200: {
@@ -46,7 +46,7 @@ export const getExecutionLogRoute = createRoute({
     'lines (tail); `gaps` names the holes in the returned range (the truncated middle with its byte ' +
     'count, bytes the agent dropped). Read on with `after = nextAfter` while it is not null.',
   security: bearerSecurity,
-  middleware: requirePermission('task:read'),
+  ...requiresPermission('task:read'),
   request: {
     params: ExecutionIdParams,
     query: ExecutionLogQuerySchema.extend({
@@ -67,7 +67,7 @@ export const getExecutionRoute = createRoute({
   tags: ['Executions'],
   summary: 'Get one execution (attempt) of a task',
   security: bearerSecurity,
-  middleware: requirePermission('task:read'),
+  ...requiresPermission('task:read'),
   request: {
     params: z.object({
       executionId: z

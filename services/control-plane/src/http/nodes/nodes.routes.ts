@@ -1,6 +1,6 @@
 import { isUnstorableText } from '@meridian/contracts/storable';
 import { createRoute, z } from '@hono/zod-openapi';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import { bearerSecurity, Node, NodeList, problemResponses } from '../openapi-schemas.js';
 
 export const listNodesRoute = createRoute({
@@ -10,7 +10,7 @@ export const listNodesRoute = createRoute({
   tags: ['Nodes'],
   summary: 'The nodes of the caller’s organisation whose agents have announced themselves',
   security: bearerSecurity,
-  middleware: requirePermission('node:read'),
+  ...requiresPermission('node:read'),
   responses: {
     200: { description: 'The nodes', content: { 'application/json': { schema: NodeList } } },
     ...problemResponses(401, 403),
@@ -33,7 +33,7 @@ export const getNodeRoute = createRoute({
   tags: ['Nodes'],
   summary: 'Get a node',
   security: bearerSecurity,
-  middleware: requirePermission('node:read'),
+  ...requiresPermission('node:read'),
   request: { params: NodeIdParams },
   responses: {
     200: { description: 'The node', content: { 'application/json': { schema: Node } } },
@@ -57,7 +57,7 @@ function revokeRoute(method: 'delete' | 'post', path: string, operationId: strin
     summary: 'Revoke a node: cut its agent off and give up its executions',
     description: REVOKE_DESCRIPTION,
     security: bearerSecurity,
-    middleware: requirePermission('node:admin'),
+    ...requiresPermission('node:admin'),
     request: { params: NodeIdParams },
     responses: {
       200: { description: 'The node, revoked', content: { 'application/json': { schema: Node } } },

@@ -4,7 +4,7 @@ import {
   RescheduleBodySchema,
   RescheduleResponseSchema,
 } from '@meridian/contracts/api/reschedule';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import { bearerSecurity, problemResponses, Task, TaskIdParams } from '../openapi-schemas.js';
 import { RateLimitHeadersDoc } from '../rate-limit-headers.js';
 
@@ -29,7 +29,7 @@ export const rescheduleTaskRoute = createRoute({
     '`timezone`, UTC by default) starts a run at every occurrence while the task is idle, until ' +
     'rescheduled or cancelled; it does not change the status. Records `TaskRescheduled`.',
   security: bearerSecurity,
-  middleware: requirePermission('task:reschedule'),
+  ...requiresPermission('task:reschedule'),
   request: { params: TaskIdParams, body: { required: true, content: json(RescheduleBody) } },
   responses: {
     200: {
@@ -54,7 +54,7 @@ export const pauseTaskRoute = createRoute({
     'when that execution ends. 409 when already paused or a pause is already requested, or once ' +
     'cancelled.',
   security: bearerSecurity,
-  middleware: requirePermission('task:reschedule'),
+  ...requiresPermission('task:reschedule'),
   request: { params: TaskIdParams, body: { required: false, content: json(PauseTaskBody) } },
   responses: {
     200: { description: 'The task, Paused or with its pause requested', content: json(Task) },
@@ -73,7 +73,7 @@ export const resumeTaskRoute = createRoute({
     'a cron schedule goes on from its first occurrence after now (occurrences during the pause are ' +
     'skipped). On a task whose pause is only requested, the request is withdrawn. 409 otherwise.',
   security: bearerSecurity,
-  middleware: requirePermission('task:reschedule'),
+  ...requiresPermission('task:reschedule'),
   request: { params: TaskIdParams, body: { required: false, content: json(PauseTaskBody) } },
   responses: {
     200: { description: 'The resumed task', content: json(Task) },

@@ -135,6 +135,32 @@ describe('POST /api/v1/tasks', () => {
     );
     expect(problem.errors?.[0]?.field).toBe('nodeId');
   });
+
+  it('accepts seed 004’s own body: no name (the type is used), scheduledAt null', async () => {
+    const orgId = freshOrg();
+    const task = await json<Task>(
+      await call('POST', '/tasks', {
+        orgId,
+        body: {
+          type: 'ServerStart',
+          targetType: 'Server',
+          targetId: '123e4567-e89b-12d3-a456-426614174000',
+          priority: 'Normal',
+          scheduledAt: null,
+          payload: { gracefulShutdown: true, timeoutSeconds: 300 },
+          metadata: { initiatedBy: 'user-action' },
+        },
+      }),
+      201,
+    );
+    expect(task).toMatchObject({
+      name: 'ServerStart',
+      scheduledAt: null,
+      status: 'Pending',
+      runNumber: 1,
+      triggerType: 'api',
+    });
+  });
 });
 
 describe('GET /api/v1/tasks', () => {

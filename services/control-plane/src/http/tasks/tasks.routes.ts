@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { CancelTaskQuerySchema, ListTasksQuerySchema } from '@meridian/contracts/api/task';
 import { parseIdempotencyKey } from '../../domain/idempotency-key.js';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import { EVENT_ROUTE_NOTES, EventQueryParams } from '../events/event-page.js';
 import {
   bearerSecurity,
@@ -51,7 +51,7 @@ export const createTaskRoute = createRoute({
   tags: ['Tasks'],
   summary: 'Create a task and queue it for dispatch',
   security: bearerSecurity,
-  middleware: requirePermission('task:write'),
+  ...requiresPermission('task:write'),
   request: { headers: IdempotencyHeaders, body: { required: true, content: json(CreateTaskBody) } },
   responses: {
     201: {
@@ -75,7 +75,7 @@ export const listTasksRoute = createRoute({
   tags: ['Tasks'],
   summary: 'List the tasks of the caller’s organisation, filtered, sorted and paginated',
   security: bearerSecurity,
-  middleware: requirePermission('task:read'),
+  ...requiresPermission('task:read'),
   request: { query: ListTasksQuerySchema },
   responses: {
     200: { description: 'One page of tasks', content: json(TaskList) },
@@ -90,7 +90,7 @@ export const getTaskRoute = createRoute({
   tags: ['Tasks'],
   summary: 'Get a task',
   security: bearerSecurity,
-  middleware: requirePermission('task:read'),
+  ...requiresPermission('task:read'),
   request: { params: TaskIdParams },
   responses: {
     200: { description: 'The task', content: json(Task) },
@@ -106,7 +106,7 @@ export const cancelTaskRoute = createRoute({
   summary: 'Cancel a task that has not finished',
   description: 'The reason comes from the optional JSON body or, failing that, the `reason` query parameter.',
   security: bearerSecurity,
-  middleware: requirePermission('task:write'),
+  ...requiresPermission('task:write'),
   request: {
     params: TaskIdParams,
     query: CancelTaskQuerySchema,
@@ -125,7 +125,7 @@ export const retryTaskRoute = createRoute({
   tags: ['Tasks'],
   summary: 'Queue a Failed or Timeout task again',
   security: bearerSecurity,
-  middleware: requirePermission('task:write'),
+  ...requiresPermission('task:write'),
   request: { params: TaskIdParams },
   responses: {
     200: { description: 'The task, back in the queue', content: json(Task) },
@@ -141,7 +141,7 @@ export const listTaskEventsRoute = createRoute({
   summary: 'The audit log of a task, oldest first, filtered and paginated',
   description: `${EVENT_ROUTE_NOTES} Ordered by event id. Another organisation’s task is a 404.`,
   security: bearerSecurity,
-  middleware: requirePermission('task:read-events'),
+  ...requiresPermission('task:read-events'),
   request: { params: TaskIdParams, query: EventQueryParams },
   responses: {
     200: { description: 'One page of the task’s events', content: json(TaskEventList) },

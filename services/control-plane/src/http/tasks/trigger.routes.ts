@@ -4,7 +4,7 @@ import {
   TriggerResponseSchema,
   TriggerTaskBodySchema,
 } from '@meridian/contracts/api/task-run';
-import { requirePermission } from '../authorize.js';
+import { requiresPermission } from '../authorize.js';
 import { bearerSecurity, problemResponses, TaskIdParams } from '../openapi-schemas.js';
 import { IdempotencyHeaders } from './tasks.routes.js';
 import { RateLimitHeadersDoc } from '../rate-limit-headers.js';
@@ -37,7 +37,7 @@ function triggerRoute(
     summary,
     description,
     security: bearerSecurity,
-    middleware: requirePermission('task:trigger'),
+    ...requiresPermission('task:trigger'),
     request: {
       params: TaskIdParams,
       headers: IdempotencyHeaders,

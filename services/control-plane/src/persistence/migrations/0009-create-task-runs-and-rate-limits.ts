@@ -82,7 +82,7 @@ export class CreateTaskRunsAndRateLimits1795400000009 implements MigrationInterf
     await q.query(`CREATE INDEX executions_run_idx ON executions (run_id)`);
 
     // The org-wide feed pages in (tx_id, id) order below the oldest running transaction: no event
-    // can appear later before a position already handed out (docs/architecture.md, "Event history").
+    // can appear later before a position already handed out (docs/api/events.md, "Ordering").
     await q.query(`ALTER TABLE task_events ADD COLUMN tx_id xid8 NOT NULL DEFAULT pg_current_xact_id()`);
     await q.query(`CREATE INDEX task_events_org_feed_idx ON task_events (org_id, tx_id, id)`);
     await q.query(`CREATE INDEX task_events_org_time_idx ON task_events (org_id, occurred_at)`);
