@@ -4,9 +4,9 @@ import { ConflictError } from '../domain/errors.js';
 import { decidingStatus } from '../domain/pause-request.js';
 import { transition, type TaskTransitionEvent } from '../domain/task-status.js';
 import type { TaskEntity } from '../persistence/entities/task.entity.js';
-import { appendTaskEvents } from '../persistence/task-event.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
+import { recordTransitionRejected } from './record-transition-rejected.js';
 import { lockTaskOfOrg } from './runs/lock-task.js';
 
 /** The state machine refused a user's request: a 409, recorded as `TransitionRejected` where the caller can. */
@@ -58,18 +58,7 @@ export async function runTaskRequest<T>(
       return { done: await work(manager, task, now) };
     } catch (error) {
       if (!(error instanceof RefusedTransitionError)) throw error;
-      await appendTaskEvents(manager, [
-        {
-          orgId: task.orgId,
-          taskId: task.id,
-          type: 'TransitionRejected',
-          fromStatus: task.status,
-          actor: `user:${actor.userId}`,
-          correlationId: actor.correlationId,
-          data: { event: error.event, error: error.message },
-          occurredAt: now,
-        },
-      ]);
+      await recordTransitionRejected(manager, actor, task, { event: error.event, error: error.message }, now);
       return { refused: error };
     }
   });

@@ -1,13 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { EntityManager } from 'typeorm';
 import type { TriggerTaskBody } from '@meridian/contracts/api/task-run';
 import { UnprocessableError } from '../domain/errors.js';
 import { canonicalJson, IDEMPOTENCY_KEY_TTL_MS } from '../domain/idempotency-key.js';
-import type { TaskEntity } from '../persistence/entities/task.entity.js';
 import { claimIdempotencyKey, findStoredResponse } from '../persistence/idempotency-keys.js';
-import { appendTaskEvents } from '../persistence/task-event.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
+import { recordTransitionRejected } from './record-transition-rejected.js';
 import { lockTaskOfOrg } from './runs/lock-task.js';
 import { triggerLockedTask, TriggerRefusedError } from './trigger-task.js';
 
@@ -61,7 +59,13 @@ export async function triggerTaskIdempotently(
       response = JSON.stringify(triggered);
     } catch (error) {
       if (!(error instanceof TriggerRefusedError)) throw error;
-      await recordRefusal(manager, actor, task, error, body.queue, now);
+      await recordTransitionRejected(
+        manager,
+        actor,
+        task,
+        { event: 'Trigger', queue: body.queue, error: error.error },
+        now,
+      );
       return { refused: error };
     }
     if (keyRow) {
@@ -94,26 +98,4 @@ function keyReused(): UnprocessableError {
     'this Idempotency-Key was used with another task or request body in the last 24 hours; use a new key',
     'Idempotency-Key',
   );
-}
-
-async function recordRefusal(
-  manager: EntityManager,
-  actor: Actor,
-  task: TaskEntity,
-  refusal: TriggerRefusedError,
-  queue: boolean,
-  now: Date,
-): Promise<void> {
-  await appendTaskEvents(manager, [
-    {
-      orgId: task.orgId,
-      taskId: task.id,
-      type: 'TransitionRejected',
-      fromStatus: refusal.from,
-      actor: `user:${actor.userId}`,
-      correlationId: actor.correlationId,
-      data: { event: 'Trigger', queue, error: refusal.error },
-      occurredAt: now,
-    },
-  ]);
 }

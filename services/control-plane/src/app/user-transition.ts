@@ -3,9 +3,9 @@ import type { TaskStatus } from '@meridian/contracts/api/task';
 import { ConflictError } from '../domain/errors.js';
 import { transition, type TaskTransitionEvent } from '../domain/task-status.js';
 import type { TaskEntity } from '../persistence/entities/task.entity.js';
-import { appendTaskEvents } from '../persistence/task-event.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
+import { recordTransitionRejected } from './record-transition-rejected.js';
 import { lockTaskOfOrg } from './runs/lock-task.js';
 
 export interface UserTransitionContext {
@@ -36,18 +36,7 @@ export async function applyUserTransition(
     const event = typeof eventOf === 'function' ? eventOf(task) : eventOf;
     const result = transition(task.status, event);
     if (!result.ok) {
-      await appendTaskEvents(manager, [
-        {
-          orgId: task.orgId,
-          taskId: task.id,
-          type: 'TransitionRejected',
-          fromStatus: task.status,
-          actor: `user:${actor.userId}`,
-          correlationId: actor.correlationId,
-          data: { event: event.type, error: result.error },
-          occurredAt: now,
-        },
-      ]);
+      await recordTransitionRejected(manager, actor, task, { event: event.type, error: result.error }, now);
       return { rejected: result.error };
     }
     await apply({ manager, task, from: result.from, to: result.to, now });
