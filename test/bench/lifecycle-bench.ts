@@ -10,7 +10,7 @@ export interface BenchTarget {
   nodeId: string;
 }
 
-function echoTask(target: string, index: number) {
+export function echoTask(target: string, index: number) {
   return {
     type: 'Echo',
     name: `bench-${target}-${index}`,
@@ -20,7 +20,7 @@ function echoTask(target: string, index: number) {
   };
 }
 
-async function postTask(t: BenchTarget, body: object): Promise<string> {
+export async function postTask(t: BenchTarget, body: object): Promise<string> {
   const response = await fetch(`${t.baseUrl}/api/v1/tasks`, {
     method: 'POST',
     headers: { authorization: `Bearer ${t.token}`, 'content-type': 'application/json' },
@@ -32,7 +32,7 @@ async function postTask(t: BenchTarget, body: object): Promise<string> {
 }
 
 /** Waits until every task with this target id is finished; returns when that happened. */
-async function waitUntilFinished(
+export async function waitUntilFinished(
   t: BenchTarget,
   target: string,
   expected: number,

@@ -4,7 +4,8 @@
  *
  * Knobs (env): BENCH_TASKS (10000), BENCH_CAPACITY (agent slots, default 100), BENCH_SECONDS (15),
  * CONSUMER_PREFETCH (500) and CONSUMER_BATCH_SIZE (200) for the control plane; the event-query
- * scenario's knobs are in events-bench.ts.
+ * scenario's knobs are in events-bench.ts, the runs scenario's in runs-bench-options.ts. BENCH_ONLY,
+ * a comma list of scenarios (lifecycle, events, runs), runs only those.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -28,6 +29,9 @@ import { benchLogStream } from './logs-bench.js';
 import { describeMachine } from './machine.js';
 import { renderReport } from './report.js';
 import { sampleRss } from './rss-sampler.js';
+import { benchRuns, RUNS_BENCH_ENV, RUNS_BENCH_PERMISSIONS } from './runs-bench.js';
+import { runsBenchOptions } from './runs-bench-options.js';
+import { renderRunsSection, withRunsSection } from './runs-report.js';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 10_000);
 const CAPACITY = Number(process.env['BENCH_CAPACITY'] ?? 100);
@@ -36,6 +40,8 @@ const CONSUMER = {
   prefetch: Number(process.env['CONSUMER_PREFETCH'] ?? 500),
   batchSize: Number(process.env['CONSUMER_BATCH_SIZE'] ?? 200),
 };
+const ONLY = process.env['BENCH_ONLY']?.split(',');
+const wants = (scenario: string) => !ONLY || ONLY.includes(scenario);
 const OUTPUT = new URL('../../docs/performance.md', import.meta.url);
 
 const log = (message: string) => console.log(`[bench] ${message}`);
@@ -53,7 +59,7 @@ try {
     databaseUrl,
     amqpUrl: infra.amqpUrl,
     prefix,
-    env: { LOG_LEVEL: 'warn', MAX_CONCURRENT_TASKS_PER_NODE: String(CAPACITY) },
+    env: { LOG_LEVEL: 'warn', MAX_CONCURRENT_TASKS_PER_NODE: String(CAPACITY), ...RUNS_BENCH_ENV },
   });
   const agent = await startAgent({
     amqpUrl: infra.amqpUrl,
@@ -66,7 +72,7 @@ try {
     secret: TEST_JWT_SECRET,
     orgId: 'bench-org',
     sub: 'bench',
-    permissions: ['task:read', 'task:write', 'node:read'],
+    permissions: ['task:read', 'task:write', 'node:read', ...RUNS_BENCH_PERMISSIONS],
   });
   await waitFor(
     async () => {
@@ -78,39 +84,50 @@ try {
     { timeoutMs: 30_000, description: 'the bench node to be online' },
   );
   const target: BenchTarget = { baseUrl: controlPlane.baseUrl, token, db, nodeId: 'bench-node' };
-  const rss = sampleRss({ controlPlane: controlPlane.pid, agent: agent.pid });
+  if (wants('lifecycle')) {
+    const rss = sampleRss({ controlPlane: controlPlane.pid, agent: agent.pid });
 
-  log('warm-up');
-  await benchThroughput(target, 500, 32);
-  log(`POST latency at 200 req/s for ${SECONDS} s`);
-  const post = await benchPostLatency(target, 200, SECONDS * 1000);
-  log(`dispatch latency at 100 tasks/s for ${SECONDS} s`);
-  const dispatch = await benchDispatchLatency(target, 100, SECONDS * 1000);
-  log(`full lifecycle of ${TASKS} Echo tasks`);
-  const throughput = await benchThroughput(target, TASKS, 64);
-  log('log stream: 5,000 lines paced at ~1,000 lines/s, then 100,000 lines as fast as printed');
-  const logsPaced = await benchLogStream(target, 5000, 1000);
-  const logsFlood = await benchLogStream(target, 100_000, 0);
-  const memory = rss.stop();
+    log('warm-up');
+    await benchThroughput(target, 500, 32);
+    log(`POST latency at 200 req/s for ${SECONDS} s`);
+    const post = await benchPostLatency(target, 200, SECONDS * 1000);
+    log(`dispatch latency at 100 tasks/s for ${SECONDS} s`);
+    const dispatch = await benchDispatchLatency(target, 100, SECONDS * 1000);
+    log(`full lifecycle of ${TASKS} Echo tasks`);
+    const throughput = await benchThroughput(target, TASKS, 64);
+    log('log stream: 5,000 lines paced at ~1,000 lines/s, then 100,000 lines as fast as printed');
+    const logsPaced = await benchLogStream(target, 5000, 1000);
+    const logsFlood = await benchLogStream(target, 100_000, 0);
+    const memory = rss.stop();
 
-  const machine = await describeMachine(db, infra.amqpUrl);
-  const results = {
-    machine,
-    capacity: CAPACITY,
-    post,
-    dispatch,
-    throughput,
-    memory,
-    consumer: CONSUMER,
-    logs: { paced: logsPaced, flood: logsFlood },
-  };
-  console.log(JSON.stringify(results, null, 2));
-  writeFileSync(OUTPUT, renderReport(results, existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : ''));
-  log(`written to ${OUTPUT.pathname}`);
-  log('event queries, on a database of their own');
-  const events = await benchEventQueries(eventBenchOptionsFromEnv(infra.databaseUrl, infra.amqpUrl, log));
-  console.log(JSON.stringify(events, null, 2));
-  writeEventsSection(events);
+    const machine = await describeMachine(db, infra.amqpUrl);
+    const results = {
+      machine,
+      capacity: CAPACITY,
+      post,
+      dispatch,
+      throughput,
+      memory,
+      consumer: CONSUMER,
+      logs: { paced: logsPaced, flood: logsFlood },
+    };
+    console.log(JSON.stringify(results, null, 2));
+    writeFileSync(OUTPUT, renderReport(results, existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : ''));
+    log(`written to ${OUTPUT.pathname}`);
+  }
+  if (wants('events')) {
+    log('event queries, on a database of their own');
+    const events = await benchEventQueries(eventBenchOptionsFromEnv(infra.databaseUrl, infra.amqpUrl, log));
+    console.log(JSON.stringify(events, null, 2));
+    writeEventsSection(events);
+  }
+  if (wants('runs')) {
+    const runs = await benchRuns(target, runsBenchOptions(), log);
+    console.log(JSON.stringify(runs, null, 2));
+    const section = renderRunsSection(runs, await describeMachine(db, infra.amqpUrl), new Date());
+    writeFileSync(OUTPUT, withRunsSection(existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '', section));
+    log(`runs: written to ${OUTPUT.pathname}`);
+  }
 } finally {
   await stopAllProcesses();
   await db.end();

@@ -6,7 +6,7 @@ import { decideTrigger } from '../domain/trigger-decision.js';
 import type { TaskEntity } from '../persistence/entities/task.entity.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
-import { estimateCompletion } from './estimate-completion.js';
+import { estimateCompletion, type CompletionEstimator } from './estimate-completion.js';
 import { beginRun, queueRun } from './runs/begin-run.js';
 import type { RunTrigger } from './runs/run-trigger.js';
 
@@ -33,7 +33,8 @@ export class TriggerRefusedError extends ConflictError {
  * Triggers a task the caller holds locked (FOR UPDATE), in the caller's transaction: a finished
  * task gets a new run at once (Pending, dispatched as usual); one whose run is in progress gets
  * the run queued behind it when `queue` is asked. Throws TriggerRefusedError (409) before writing
- * anything otherwise. Mutates `task` to match.
+ * anything otherwise. Mutates `task` to match. `estimate` computes `estimatedCompletion` (a bulk
+ * call passes one that reads each task type's history once for all its items).
  */
 export async function triggerLockedTask(
   manager: EntityManager,
@@ -41,6 +42,7 @@ export async function triggerLockedTask(
   actor: Actor,
   task: TaskEntity,
   request: TriggerRequest,
+  estimate: CompletionEstimator = estimateCompletion,
 ): Promise<TriggerResponse> {
   const decision = decideTrigger(
     {
@@ -64,7 +66,7 @@ export async function triggerLockedTask(
     ? await queueRun(manager, task, trigger, now)
     : await beginRun(manager, task, trigger, { to: decision.to, now, runAfter: now });
   const start = run.runAfter > now ? run.runAfter : now;
-  const estimate = await estimateCompletion(manager, task.orgId, task.type, start);
+  const estimated = await estimate(manager, task.orgId, task.type, start);
   deps.logger.info(
     {
       taskId: task.id,
@@ -76,7 +78,7 @@ export async function triggerLockedTask(
   );
   return {
     executionId: run.firstExecutionId,
-    estimatedCompletion: estimate ? estimate.toISOString() : null,
+    estimatedCompletion: estimated ? estimated.toISOString() : null,
     taskId: task.id,
     runNumber: run.runNumber,
     queued: decision.queued,

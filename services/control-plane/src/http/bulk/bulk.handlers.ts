@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppDeps } from '../../app/app-deps.js';
 import { applyBulk } from '../../app/bulk/apply-bulk.js';
+import { estimatorForOneCall } from '../../app/estimate-completion.js';
 import { rescheduleLockedTask } from '../../app/reschedule-task.js';
 import { consumeTriggerLimits } from '../../app/trigger-limits.js';
 import { triggerLockedTask } from '../../app/trigger-task.js';
@@ -26,13 +27,16 @@ export function createBulkRouter(deps: AppDeps): OpenAPIHono<HttpEnv> {
         body.tasks.map((item) => item.taskId),
       ),
     );
+    const estimate = estimatorForOneCall();
     const outcome = await applyBulk(deps, actor, body.tasks, body.allOrNothing, (manager, item, task) =>
-      triggerLockedTask(manager, deps, actor, task, {
-        context: item.context,
-        triggerReason: item.triggerReason,
-        queue: item.queue,
-        triggerType: 'bulk',
-      }),
+      triggerLockedTask(
+        manager,
+        deps,
+        actor,
+        task,
+        { context: item.context, triggerReason: item.triggerReason, queue: item.queue, triggerType: 'bulk' },
+        estimate,
+      ),
     );
     return c.json(
       toBulkResult(outcome, body.allOrNothing, 202, (value) => ({
