@@ -35,15 +35,15 @@ export const RUNS_BENCH_ENV = {
 export const RUNS_BENCH_PERMISSIONS = ['task:trigger', 'task:reschedule'] as const;
 
 export interface RunsBenchOptions {
-  /** Calls per second of the single-task phases. */
-  rate: number;
+  /** Calls per second of the single-task phases: each phase runs once at each rate. */
+  rates: number[];
   /** Length of each single-task phase. */
   seconds: number;
   /** Bulk calls per second. */
   bulkRate: number;
   /** Length of each bulk phase. */
   bulkSeconds: number;
-  /** Tasks in the pool; at least rate × seconds, so that a single-task phase calls each task at most once. */
+  /** Tasks in the pool; at least Σ rate × seconds, so that the single-task phases call each task at most once. */
   pool: number;
 }
 
@@ -59,12 +59,17 @@ export interface PhaseLatency {
   max: number;
 }
 
-export interface RunsBenchResults {
-  options: RunsBenchOptions;
-  limits: typeof RUNS_BENCH_ENV;
+export interface SingleCallLatencies {
   trigger: PhaseLatency;
   rescheduleDelayed: PhaseLatency;
   rescheduleCron: PhaseLatency;
+}
+
+export interface RunsBenchResults {
+  options: RunsBenchOptions;
+  limits: typeof RUNS_BENCH_ENV;
+  /** One entry per rate of `options.rates`. */
+  single: SingleCallLatencies[];
   bulkTrigger: PhaseLatency;
   bulkReschedule: PhaseLatency;
   /** Wall-clock seconds of the whole scenario, pool creation included. */
@@ -118,8 +123,13 @@ export async function benchRuns(
 ): Promise<RunsBenchResults> {
   const started = performance.now();
   const loadBefore = loadavg()[0]!;
-  const { rate, seconds, bulkRate, bulkSeconds } = options;
-  const poolSize = Math.max(options.pool, Math.round(rate * seconds), BULK_ITEMS);
+  const { rates, seconds, bulkRate, bulkSeconds } = options;
+  const perRate = rates.map((rate) => Math.round(rate * seconds));
+  const poolSize = Math.max(
+    options.pool,
+    perRate.reduce((sum, n) => sum + n, 0),
+    BULK_ITEMS,
+  );
   log(`runs: a pool of ${poolSize} Completed Echo tasks`);
   const pool: string[] = new Array<string>(poolSize);
   await runWithConcurrency(poolSize, 32, async (i) => {
@@ -154,16 +164,26 @@ export async function benchRuns(
   await bulkReschedule(2);
   await settle();
 
-  const ms = seconds * 1000;
-  log(`runs: POST /tasks/{id}/trigger at ${rate}/s for ${seconds} s`);
-  const triggerLatency = await phase(rate, ms, (i) => trigger(i).then(() => undefined));
-  await settle();
-  log(`runs: PUT /tasks/{id}/reschedule delayed at ${rate}/s for ${seconds} s`);
-  const delayedLatency = await phase(rate, ms, (i) => reschedule(DELAYED)(i).then(() => undefined));
-  await settle();
-  log(`runs: PUT /tasks/{id}/reschedule cron at ${rate}/s for ${seconds} s`);
-  const cronLatency = await phase(rate, ms, (i) => reschedule(CRON)(i).then(() => undefined));
-  await settle();
+  const single: SingleCallLatencies[] = [];
+  // Each rate has a part of the pool of its own: its phases find the same tasks in the same state.
+  let offset = 0;
+  for (const [r, rate] of rates.entries()) {
+    const at = offset;
+    offset += perRate[r]!;
+    const run = async (name: string, action: (i: number) => Promise<unknown>) => {
+      log(`runs: ${name} at ${rate}/s for ${seconds} s`);
+      const latency = await phase(rate, seconds * 1000, async (i) => {
+        await action(at + i);
+      });
+      await settle();
+      return latency;
+    };
+    single.push({
+      trigger: await run('POST /tasks/{id}/trigger', trigger),
+      rescheduleDelayed: await run('PUT /tasks/{id}/reschedule delayed', reschedule(DELAYED)),
+      rescheduleCron: await run('PUT /tasks/{id}/reschedule cron', reschedule(CRON)),
+    });
+  }
   log(`runs: POST /tasks/bulk/trigger (${BULK_ITEMS} tasks) at ${bulkRate}/s for ${bulkSeconds} s`);
   const bulkTriggerLatency = await phase(bulkRate, bulkSeconds * 1000, bulkTrigger);
   await settle();
@@ -174,9 +194,7 @@ export async function benchRuns(
   return {
     options: { ...options, pool: poolSize },
     limits: RUNS_BENCH_ENV,
-    trigger: triggerLatency,
-    rescheduleDelayed: delayedLatency,
-    rescheduleCron: cronLatency,
+    single,
     bulkTrigger: bulkTriggerLatency,
     bulkReschedule: bulkRescheduleLatency,
     totalSeconds: Math.round((performance.now() - started) / 1000),
