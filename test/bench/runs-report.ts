@@ -40,9 +40,9 @@ export function renderRunsSection(r: RunsBenchResults, m: MachineInfo, date: Dat
 Measured by \`npm run bench\` (\`BENCH_ONLY=runs\` runs this part alone; test/bench/runs-bench.ts)
 on ${date.toISOString().slice(0, 10)}: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB; ${m.os};
 Node.js ${m.node}; PostgreSQL ${m.postgres}; RabbitMQ ${m.rabbitmq}; all local, default settings,
-one control-plane process and one agent (as above). The scenario took ${r.totalSeconds} s; the
-1-minute load average was ${r.loadAverage[0]} before it and ${r.loadAverage[1]} after (on ${m.cores} cores:
-above ${m.cores}, other work on the machine competed for the CPU).
+one control-plane process and one agent (as above). The scenario took ${r.totalSeconds} s. The 1-minute
+load average was ${r.loadAverage[0]} before it and ${r.loadAverage[1]} after; on ${m.cores} cores, a load above ${m.cores}
+means other work on the machine competed for the CPU.
 
 Method:
 
