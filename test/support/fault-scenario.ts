@@ -27,7 +27,7 @@ import { waitFor } from './wait-for.js';
  * (each `Command` appends its key to one file, once per run).
  */
 export const FINAL_STATUSES = ['Completed', 'Failed', 'Timeout', 'Cancelled'];
-const PERMISSIONS = ['task:read', 'task:write', 'node:read'];
+const PERMISSIONS = ['task:read', 'task:write', 'task:read-events', 'node:read'];
 
 export interface ApiResponse<T> {
   status: number;
