@@ -82,6 +82,10 @@ describe('GET /api/v1/tasks/{id}/events filters', () => {
     ['types=TaskNeverRecorded', []],
     ['actor=node:n-1', ['TaskStarted@2025-01-31T12:00:00.000Z', 'TaskFailed@2025-02-01T00:00:00.000Z']],
     ['actor=node:n', []],
+    [
+      'types=TaskStarted&types=TaskFailed',
+      ['TaskStarted@2025-01-31T12:00:00.000Z', 'TaskFailed@2025-02-01T00:00:00.000Z'],
+    ],
     // A bare `to` takes in its whole UTC day; a bare `from` starts at its 00:00 UTC.
     [
       'from=2025-01-31&to=2025-01-31',
