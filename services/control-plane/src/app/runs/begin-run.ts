@@ -2,10 +2,10 @@ import type { EntityManager } from 'typeorm';
 import type { TaskStatus } from '@meridian/contracts/api/task';
 import type { TaskRunEntity } from '../../persistence/entities/task-run.entity.js';
 import type { TaskEntity } from '../../persistence/entities/task.entity.js';
-import { DISPATCH_CHANNEL } from '../../persistence/outbox.writes.js';
 import { taskEventsPart } from '../../persistence/task-event.writes.js';
-import { endRunPart, taskRunPart } from '../../persistence/task-run.writes.js';
+import { taskRunPart } from '../../persistence/task-run.writes.js';
 import { WriteBatch } from '../../persistence/write-batch.js';
+import { makeRunCurrent } from './make-run-current.js';
 import { newRun, runEventData, type RunTrigger } from './run-trigger.js';
 
 export interface BeginRunOptions {
@@ -33,55 +33,19 @@ export async function beginRun(
 ): Promise<TaskRunEntity> {
   const { now, runAfter } = options;
   const run = newRun(task, trigger, 'current', runAfter, now);
-  const from = task.status;
-  const previousRunId = task.currentRunId;
-  Object.assign(task, {
-    status: options.to,
-    currentRunId: run.id,
-    runCount: task.runCount + 1,
-    triggerType: run.triggerType,
-    nextExecutionId: run.firstExecutionId,
-    retryCount: 0,
+  await makeRunCurrent(task, run, {
+    to: options.to,
     runAfter,
-    completedAt: null,
-    updatedAt: now,
-  } satisfies Partial<TaskEntity>);
-  await new WriteBatch()
-    .add(endRunPart(previousRunId, now))
+    now,
+    counts: { runCount: task.runCount + 1, queuedRunCount: task.queuedRunCount },
+    event: {
+      type: options.eventType ?? 'TaskTriggered',
+      actor: trigger.actor,
+      correlationId: trigger.correlationId,
+      data: { ...runEventData(run), ...options.eventData },
+    },
+  })
     .add(taskRunPart(run))
-    .add({
-      sql: `UPDATE tasks SET status = $2, current_run_id = $3, run_count = $4, trigger_type = $5,
-                             next_execution_id = $6, retry_count = 0, run_after = $7, completed_at = NULL,
-                             updated_at = $8
-             WHERE id = $1`,
-      params: [
-        task.id,
-        task.status,
-        run.id,
-        task.runCount,
-        run.triggerType,
-        run.firstExecutionId,
-        runAfter,
-        now,
-      ],
-    })
-    .add(
-      taskEventsPart([
-        {
-          orgId: task.orgId,
-          taskId: task.id,
-          executionId: run.firstExecutionId,
-          type: options.eventType ?? 'TaskTriggered',
-          fromStatus: from,
-          toStatus: task.status,
-          actor: trigger.actor,
-          correlationId: trigger.correlationId,
-          data: { ...runEventData(run), ...options.eventData },
-          occurredAt: now,
-        },
-      ]),
-    )
-    .notify(DISPATCH_CHANNEL)
     .run(manager);
   return run;
 }

@@ -2,10 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { TaskStatus } from '@meridian/contracts/api/task';
 import type { TaskRunEntity } from '../../persistence/entities/task-run.entity.js';
 import type { TaskEntity } from '../../persistence/entities/task.entity.js';
-import { DISPATCH_CHANNEL } from '../../persistence/outbox.writes.js';
-import { taskEventsPart } from '../../persistence/task-event.writes.js';
-import { endRunPart } from '../../persistence/task-run.writes.js';
-import { WriteBatch } from '../../persistence/write-batch.js';
+import { makeRunCurrent } from './make-run-current.js';
 import { runEventData } from './run-trigger.js';
 
 /** Who makes a queued run current, in the audit log. */
@@ -24,59 +21,23 @@ export async function promoteQueuedRun(
   to: TaskStatus,
   now: Date,
 ): Promise<void> {
-  const from = task.status;
-  const previousRunId = task.currentRunId;
   const runAfter = run.runAfter > now ? run.runAfter : now;
   Object.assign(run, { state: 'current', startedAt: now, runAfter } satisfies Partial<TaskRunEntity>);
-  Object.assign(task, {
-    status: to,
-    currentRunId: run.id,
-    queuedRunCount: task.queuedRunCount - 1,
-    triggerType: run.triggerType,
-    nextExecutionId: run.firstExecutionId,
-    retryCount: 0,
+  await makeRunCurrent(task, run, {
+    to,
     runAfter,
-    completedAt: null,
-    updatedAt: now,
-  } satisfies Partial<TaskEntity>);
-  await new WriteBatch()
-    .add(endRunPart(previousRunId, now))
+    now,
+    counts: { runCount: task.runCount, queuedRunCount: task.queuedRunCount - 1 },
+    event: {
+      type: 'TaskQueued',
+      actor: QUEUED_RUNS_ACTOR,
+      correlationId: run.correlationId,
+      data: runEventData(run),
+    },
+  })
     .add({
       sql: `UPDATE task_runs SET state = 'current', started_at = $2, run_after = $3 WHERE id = $1 AND state = 'queued'`,
       params: [run.id, now, runAfter],
     })
-    .add({
-      sql: `UPDATE tasks SET status = $2, current_run_id = $3, queued_run_count = $4, trigger_type = $5,
-                             next_execution_id = $6, retry_count = 0, run_after = $7, completed_at = NULL,
-                             updated_at = $8
-             WHERE id = $1`,
-      params: [
-        task.id,
-        task.status,
-        run.id,
-        task.queuedRunCount,
-        run.triggerType,
-        run.firstExecutionId,
-        runAfter,
-        now,
-      ],
-    })
-    .add(
-      taskEventsPart([
-        {
-          orgId: task.orgId,
-          taskId: task.id,
-          executionId: run.firstExecutionId,
-          type: 'TaskQueued',
-          fromStatus: from,
-          toStatus: task.status,
-          actor: QUEUED_RUNS_ACTOR,
-          correlationId: run.correlationId,
-          data: runEventData(run),
-          occurredAt: now,
-        },
-      ]),
-    )
-    .notify(DISPATCH_CHANNEL)
     .run(manager);
 }
