@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { z } from 'zod';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -10,6 +12,7 @@ import { LogShipper } from './logs/log-shipper.js';
 import { removeDataDirs, temporaryJournal } from './testing/data-dir.js';
 import { RunningExecutions } from './running-executions.js';
 import { executeTask } from './testing/commands.js';
+import { executionDir } from './state/execution-files.js';
 
 afterAll(removeDataDirs);
 
@@ -71,7 +74,17 @@ function setup(publish?: (message: AgentMessage) => Promise<void>) {
   });
   const reports = () => sent.map((m) => [m.type, 'sequence' in m.payload ? m.payload.sequence : undefined]);
   const last = () => sent.at(-1)?.payload as Record<string, unknown>;
-  return { sent, chunks, timeline, running, runner, reports, last, journal: state.journal };
+  return {
+    sent,
+    chunks,
+    timeline,
+    running,
+    runner,
+    reports,
+    last,
+    journal: state.journal,
+    dataDir: state.dataDir,
+  };
 }
 
 async function until(condition: () => boolean, timeoutMs = 2000): Promise<void> {
@@ -249,6 +262,35 @@ describe('ExecutionRunner', () => {
         error: 'the agent restarted while the task ran inside it; it did not finish',
         retryable: true,
       });
+    });
+
+    it('reports the outcome a program recorded when it ended before its pid reached the journal', async () => {
+      const { runner, journal, reports, last, dataDir } = setup();
+      const command = executeTask(NODE, { type: 'Command', payload: { command: ['true'] } });
+      const { taskId, executionId } = command.payload;
+      journal.accepted({
+        taskId,
+        executionId,
+        correlationId: 'c',
+        type: 'Command',
+        attempt: 1,
+        deadline: command.payload.deadline,
+      });
+      journal.sequenceUsed(executionId, 0);
+      // What the wrapper leaves of a program that ran and exited while the agent was down.
+      const dir = executionDir(dataDir, executionId);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(join(dir, 'stdout'), 'effect done\n');
+      writeFileSync(join(dir, 'stderr'), '');
+      writeFileSync(join(dir, 'status'), '0\n');
+      const [entry] = journal.unfinished();
+      if (!entry) throw new Error('no journal entry');
+      await runner.resume(entry);
+      expect(reports()).toEqual([
+        ['TaskStarted', 1],
+        ['TaskCompleted', 2],
+      ]);
+      expect(last()).toMatchObject({ exitCode: 0, output: { stdout: 'effect done\n' } });
     });
 
     it('sends a journalled end report again, the same message', async () => {

@@ -10,7 +10,7 @@ import type { LogShipper } from './logs/log-shipper.js';
 import { captureFile, captureOutput, createExecutionOutput, teeSink } from './output-buffer.js';
 import type { RunningExecutions } from './running-executions.js';
 import { processResult } from './handlers/command.js';
-import { executionFiles, watchProcessGroup } from './handlers/process-group.js';
+import { executionFiles, readExitStatus, watchProcessGroup } from './handlers/process-group.js';
 import type {
   ExecutionJournal,
   JournalEntry,
@@ -101,13 +101,16 @@ export class ExecutionRunner {
     const dataDir = executionDir(this.options.dataDir, task.executionId);
     const files = executionFiles(dataDir);
     const process = entry.started?.process ?? findWrapper(dataDir);
+    // The program may have run and ended while the agent was down, between its spawn and its pid
+    // reaching the journal: its wrapper's exit status says so, and it must not run again.
+    const endedUnjournalled = !process && readExitStatus(files.status) !== undefined;
     const log = this.#openLog(task, logger, entry.log);
     const reporter = this.#reporterFor(task, logger, () => log.end(), {
       firstSequence: entry.lastSequence + 1,
       alreadyStarted: entry.started !== undefined,
     });
     const durationMs = () => Math.max(0, this.#now().getTime() - Date.parse(entry.acceptedAt));
-    if (!process) {
+    if (!process && !endedUnjournalled) {
       const ranInside = entry.started !== undefined;
       logger.warn({ ranInside }, 'after a restart: the execution left no program to adopt');
       await reporter.failed({
@@ -122,7 +125,7 @@ export class ExecutionRunner {
       return;
     }
 
-    logger.info({ pid: process.pid }, 'after a restart: adopting the program still running or its outcome');
+    logger.info({ pid: process?.pid }, 'after a restart: adopting the program still running or its outcome');
     const controller = this.#register(task);
     const deadline = new Date(task.deadline);
     const timedOut: AbortReason = { kind: 'timed-out', gracePeriodMs: DEFAULT_KILL_GRACE_MS };
@@ -134,7 +137,7 @@ export class ExecutionRunner {
     try {
       if (!entry.started) {
         this.options.journal.started(task.executionId, process);
-        reporter.started(process.pid);
+        reporter.started(process?.pid);
       }
       const outcome = await watchProcessGroup({
         process,

@@ -36,7 +36,8 @@ export interface ProcessSpec extends GroupSpec {
 }
 
 export interface AdoptedProcessSpec extends GroupSpec {
-  process: JournalledProcess;
+  /** Undefined when the program already ended and only its files (output, exit status) are left. */
+  process: JournalledProcess | undefined;
   /** Bytes of stdout and stderr already handled; reading goes on from there. */
   offsets: { stdout: number; stderr: number };
 }
@@ -152,12 +153,15 @@ export async function runInProcessGroup(spec: ProcessSpec): Promise<ProcessOutco
  * reports the exit status it recorded. Never rejects.
  */
 export async function watchProcessGroup(spec: AdoptedProcessSpec): Promise<ProcessOutcome> {
-  const { pid } = spec.process;
+  const { process } = spec;
+  const pid = process?.pid ?? 0;
   const tails = startTails(spec, spec.offsets);
-  const stopAborting = abortGroupOnSignal(spec, pid, () => isGroupOurs(spec.process));
-  while (isProcessRunning(spec.process)) await new Promise((wake) => setTimeout(wake, ADOPTED_POLL_MS));
-  stopAborting();
-  if (isGroupOurs(spec.process)) signalProcessGroup(pid, 'SIGKILL');
+  if (process) {
+    const stopAborting = abortGroupOnSignal(spec, pid, () => isGroupOurs(process));
+    while (isProcessRunning(process)) await new Promise((wake) => setTimeout(wake, ADOPTED_POLL_MS));
+    stopAborting();
+    if (isGroupOurs(process)) signalProcessGroup(pid, 'SIGKILL');
+  }
   await finishTails(tails);
   const status = readExitStatus(spec.files.status);
   if (status) return { started: true, pid, ...status };
