@@ -40,7 +40,24 @@ describe('loadConfig', () => {
       spoolMaxBytes: 268_435_456,
       logLevel: 'info',
       taskEnv: {},
+      servers: {
+        root: '/srv/agent/.meridian-agent/node-1/servers',
+        backupsDir: '/srv/agent/.meridian-agent/node-1/backups',
+        stateDir: '/srv/agent/.meridian-agent/node-1/server-state',
+        logMaxBytes: 8 * 1024 * 1024,
+        transferMaxBytes: 20 * 1024 ** 3,
+        extractMaxBytes: 50 * 1024 ** 3,
+        extractMaxEntries: 1_000_000,
+      },
     });
+  });
+
+  it('places servers and backups where AGENT_SERVERS_ROOT and AGENT_BACKUPS_DIR say, relative to the working directory', () => {
+    const config = loadConfig(
+      { ...required, AGENT_SERVERS_ROOT: 'games', AGENT_BACKUPS_DIR: '/var/backups/m' },
+      host,
+    );
+    expect(config.servers).toMatchObject({ root: '/srv/agent/games', backupsDir: '/var/backups/m' });
   });
 
   it.each([

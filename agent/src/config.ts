@@ -77,6 +77,30 @@ const ConfigSchema = z.object({
     .max(1024 * 1024 * 1024 * 1024)
     .default(256 * 1024 * 1024),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Every server's directory is `<AGENT_SERVERS_ROOT>/<serverId>`; default `<AGENT_DATA_DIR>/servers`. */
+  AGENT_SERVERS_ROOT: z.string().min(1).optional(),
+  /** Local backups, `<AGENT_BACKUPS_DIR>/<serverId>/<backupId>.tar.gz`; default `<AGENT_DATA_DIR>/backups`. */
+  AGENT_BACKUPS_DIR: z.string().min(1).optional(),
+  /** A server's console log is rotated past this size (one previous file is kept). */
+  SERVER_LOG_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(64 * 1024)
+    .max(1024 * 1024 * 1024)
+    .default(8 * 1024 * 1024),
+  /** Largest file a download or upload moves, and largest backup. */
+  TRANSFER_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(20 * 1024 * 1024 * 1024),
+  /** Largest total size, and most entries, an archive may unpack to (a guard against archive bombs). */
+  EXTRACT_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(50 * 1024 * 1024 * 1024),
+  EXTRACT_MAX_ENTRIES: z.coerce.number().int().min(1).default(1_000_000),
 });
 
 type AgentEnv = z.infer<typeof ConfigSchema>;
@@ -121,6 +145,21 @@ export interface AgentConfig {
   logLevel: z.infer<typeof ConfigSchema>['LOG_LEVEL'];
   /** Base environment of the processes the agent starts (see TASK_ENV_PASSTHROUGH). */
   taskEnv: Record<string, string>;
+  /** Servers and their files: see docs/agent.md. */
+  servers: ServersConfig;
+}
+
+export interface ServersConfig {
+  /** Absolute; a server's directory is `<root>/<serverId>` and nothing of a server's tasks leaves it. */
+  root: string;
+  /** Absolute; local backups, one directory per server. */
+  backupsDir: string;
+  /** Absolute; the agent's own records of each server (spec, process, console log, stdin). */
+  stateDir: string;
+  logMaxBytes: number;
+  transferMaxBytes: number;
+  extractMaxBytes: number;
+  extractMaxEntries: number;
 }
 
 export class ConfigError extends Error {
@@ -218,6 +257,21 @@ export function buildConfig(
     spoolMaxBytes: c.SPOOL_MAX_BYTES,
     logLevel: c.LOG_LEVEL,
     taskEnv: settings.taskEnv,
+    servers: serversConfig(settings),
+  };
+}
+
+function serversConfig(settings: AgentSettings): ServersConfig {
+  const c = settings.env;
+  const cwd = settings.host.cwd ?? process.cwd();
+  return {
+    root: resolve(cwd, c.AGENT_SERVERS_ROOT ?? join(settings.dataDir, 'servers')),
+    backupsDir: resolve(cwd, c.AGENT_BACKUPS_DIR ?? join(settings.dataDir, 'backups')),
+    stateDir: join(settings.dataDir, 'server-state'),
+    logMaxBytes: c.SERVER_LOG_MAX_BYTES,
+    transferMaxBytes: c.TRANSFER_MAX_BYTES,
+    extractMaxBytes: c.EXTRACT_MAX_BYTES,
+    extractMaxEntries: c.EXTRACT_MAX_ENTRIES,
   };
 }
 

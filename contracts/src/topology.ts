@@ -10,6 +10,8 @@
  *   bound with `#` so that a message type added by a newer agent still reaches it (and is
  *   dead-lettered with a reason there, rather than dropped unseen by the broker).
  * - `dead-letter` (direct): messages that cannot be processed, routed by the name of their source.
+ * - `events` (topic): what happened, for other services to bind to, routing key = the event's name
+ *   (e.g. `server.state_changed`). Published through the outbox; the control plane binds nothing.
  */
 export interface Topology {
   prefix: string;
@@ -41,6 +43,8 @@ export interface Topology {
   nodeWorkKey(nodeId: string): string;
   nodeControlQueue(nodeId: string): string;
   nodeControlKey(nodeId: string): string;
+  /** Integration events (topic), routing key = event name; consumers bind queues of their own. */
+  eventsExchange: string;
 }
 
 export const EXCHANGE_TYPES = {
@@ -49,6 +53,7 @@ export const EXCHANGE_TYPES = {
   deadLetter: 'direct',
   logs: 'topic',
   liveLogs: 'topic',
+  events: 'topic',
 } as const;
 
 export const DEFAULT_TOPOLOGY_PREFIX = 'meridian';
@@ -94,5 +99,6 @@ export function topology(prefix: string = DEFAULT_TOPOLOGY_PREFIX): Topology {
     nodeWorkKey: (nodeId) => `node.${nodeId}.work`,
     nodeControlQueue: (nodeId) => `${prefix}.node.${nodeId}.control`,
     nodeControlKey: (nodeId) => `node.${nodeId}.control`,
+    eventsExchange: `${prefix}.events`,
   };
 }

@@ -1,40 +1,9 @@
-import { z } from 'zod';
+import { CommandPayloadSchema, type CommandPayload } from '@meridian/contracts/task-types/basic-tasks';
 import { DEFAULT_KILL_GRACE_MS, gracePeriodOf, readAbortReason } from '../abort-reason.js';
 import type { HandlerResult, TaskHandler } from './handler.js';
 import { executionFiles, runInProcessGroup, type ProcessOutcome } from './process-group.js';
 
-const noNul = (what: string) =>
-  z.string().refine((value) => !value.includes('\0'), `${what} must not contain NUL`);
-
-export const CommandPayloadSchema = z
-  .object({
-    /** argv (no shell involved), or one string for `/bin/sh -c` when `shell` is true. */
-    command: z.union([z.array(noNul('an argument')).min(1), noNul('the command').min(1)], {
-      error:
-        'expected argv as a non-empty array of strings, e.g. ["ls", "-l"], or one string with "shell": true',
-    }),
-    shell: z.boolean().optional(),
-    cwd: z.string().min(1).optional(),
-    env: z.record(z.string().regex(/^[^=\0]+$/, 'a variable name without "="'), noNul('a value')).optional(),
-    /** Stops the process earlier than the task's own deadline. */
-    timeoutSeconds: z.number().int().min(1).optional(),
-  })
-  .superRefine((payload, ctx) => {
-    if (typeof payload.command === 'string' && payload.shell !== true) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['command'],
-        message: 'a string needs "shell": true; otherwise give argv as an array, e.g. ["ls", "-l"]',
-      });
-    }
-    if (Array.isArray(payload.command) && payload.shell === true) {
-      ctx.addIssue({ code: 'custom', path: ['command'], message: 'with "shell": true, give one string' });
-    }
-    if (Array.isArray(payload.command) && payload.command[0] === '') {
-      ctx.addIssue({ code: 'custom', path: ['command', 0], message: 'the program must not be empty' });
-    }
-  });
-export type CommandPayload = z.infer<typeof CommandPayloadSchema>;
+export { CommandPayloadSchema, type CommandPayload };
 
 /**
  * Runs a program in its own process group, capturing stdout and stderr. Exit code 0 completes the

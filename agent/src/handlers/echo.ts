@@ -1,11 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
+import { EchoPayloadSchema, type EchoPayload } from '@meridian/contracts/task-types/basic-tasks';
 import type { HandlerResult, TaskHandler } from './handler.js';
 
-export const EchoPayloadSchema = z.looseObject({
-  delayMs: z.number().int().min(0).max(3_600_000).optional(),
-});
-export type EchoPayload = z.infer<typeof EchoPayloadSchema>;
+export { EchoPayloadSchema, type EchoPayload };
 
 /** Waits `delayMs` (abortably) and returns its payload as the result. Spawns nothing: it drives benchmarks. */
 export const echoHandler: TaskHandler<EchoPayload> = {

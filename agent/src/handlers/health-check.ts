@@ -1,24 +1,11 @@
 import { connect } from 'node:net';
-import { z } from 'zod';
+import {
+  HealthCheckPayloadSchema,
+  type HealthCheckPayload,
+} from '@meridian/contracts/task-types/basic-tasks';
 import type { HandlerResult, TaskHandler } from './handler.js';
 
-export const HealthCheckPayloadSchema = z
-  .object({
-    tcp: z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65_535) }).optional(),
-    http: z
-      .object({
-        url: z.url({ protocol: /^https?$/ }),
-        /** Expected status; without it any 2xx or 3xx passes. */
-        expectStatus: z.number().int().min(100).max(599).optional(),
-      })
-      .optional(),
-    timeoutMs: z.number().int().min(1).max(300_000).default(5_000),
-  })
-  .refine((payload) => (payload.tcp === undefined) !== (payload.http === undefined), {
-    message: 'give exactly one of "tcp": {host, port} or "http": {url, expectStatus?}',
-    path: ['tcp'],
-  });
-export type HealthCheckPayload = z.infer<typeof HealthCheckPayloadSchema>;
+export { HealthCheckPayloadSchema, type HealthCheckPayload };
 
 /** Probes a TCP port or an HTTP URL from this node. A failed probe is retryable. */
 export const healthCheckHandler: TaskHandler<HealthCheckPayload> = {

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { hasControlCharacter, identifierText, int4, utf8Bytes } from '../storable.js';
 import { NodeIdSchema } from './envelope.js';
 import { AGENT_VERSION_MAX_LENGTH, ID_MAX_LENGTH, LABEL_LIMITS } from './limits.js';
+import { MAX_SERVERS_PER_NODE, ServerReportSchema } from '../task-types/server-spec.js';
 
 export const AGENT_HEARTBEAT = 'AgentHeartbeat';
 export const AGENT_HEARTBEAT_SCHEMA_VERSION = 1;
@@ -42,5 +43,15 @@ export const AgentHeartbeatSchema = z.object({
   labels: NodeLabelsSchema.default({}),
   /** True in the last heartbeat of an agent that is shutting down: send it no more work. */
   draining: z.boolean().optional(),
+  /**
+   * The task types this agent runs (optional: agents before it did not say). Not used to place
+   * tasks yet; shown to operators.
+   */
+  handlerTypes: z.array(identifierText(100)).max(200).optional(),
+  /**
+   * The servers this node hosts and their states (optional: agents before it hosted none). A
+   * heartbeat is also sent at once when a server's state changes.
+   */
+  servers: z.array(ServerReportSchema).max(MAX_SERVERS_PER_NODE).optional(),
 });
 export type AgentHeartbeat = z.infer<typeof AgentHeartbeatSchema>;
