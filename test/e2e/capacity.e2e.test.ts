@@ -41,7 +41,7 @@ describe('node capacity', () => {
         body: {
           type: 'Command',
           name: `cap-${i}`,
-          targetType: 'Job',
+          targetType: 'Node',
           targetId: 'cap',
           payload: {
             command: [

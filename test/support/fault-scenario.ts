@@ -216,7 +216,7 @@ export async function openScenario(
       return {
         type: 'Command',
         name: `faults ${name}`,
-        targetType: 'Job',
+        targetType: 'Node',
         targetId: 'faults',
         payload: { command: `${script}; echo ${key} >> '${effectsFile}'`, shell: true },
         metadata: { faultKey: key },
