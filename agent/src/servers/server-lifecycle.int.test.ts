@@ -24,7 +24,7 @@ const COMMAND_WINDOW_MS = 2_000;
 it('starts a server (ready line), answers a console command, saves, and stops it gracefully', async () => {
   const { run, spec, supervisor, statesOf, servers } = kit();
   const start = await run('ServerStart', 'srv-1', spec());
-  expect(start.result).toMatchObject({ status: 'completed', result: { pid: expect.any(Number) } });
+  expect(start.result).toMatchObject({ status: 'completed', result: { pid: expect.any(Number) as unknown } });
   const { pid } = (start.result as { result: { pid: number } }).result;
   expect(start.stdout()).toContain('Done (0.12s)! For help');
   expect(supervisor.snapshot('srv-1')).toMatchObject({ state: 'running', pid });
@@ -110,7 +110,7 @@ it('refuses to start a running server, a first start without spec, and a task no
   });
   expect((await run('ServerStart', 'never-seen', {})).result).toMatchObject({
     status: 'failed',
-    error: expect.stringContaining('payload.spec is required'),
+    error: expect.stringContaining('payload.spec is required') as unknown,
   });
   expect((await run('ServerStatus', 'srv-2', {}, 'Node')).result).toMatchObject({
     status: 'failed',
@@ -147,10 +147,10 @@ it('reports status with resource use, and the console log', async () => {
     result: {
       serverId: 'srv-3',
       state: 'running',
-      pid: expect.any(Number),
-      uptimeSeconds: expect.any(Number),
+      pid: expect.any(Number) as unknown,
+      uptimeSeconds: expect.any(Number) as unknown,
       restarts: 0,
-      cpuPercent: expect.any(Number),
+      cpuPercent: expect.any(Number) as unknown,
       processes: 2,
     },
   });
@@ -189,7 +189,9 @@ it('refuses a working directory that leaves the server directory through a symbo
   const result = await run('ServerStart', 'escaper', spec({ workingDirectory: 'link/game' }));
   expect(result.result).toMatchObject({
     status: 'failed',
-    error: expect.stringContaining('spec.workingDirectory "link/game" leaves the server directory'),
+    error: expect.stringContaining(
+      'spec.workingDirectory "link/game" leaves the server directory',
+    ) as unknown,
   });
   expect(existsSync(join(outside, 'game'))).toBe(false);
 });
