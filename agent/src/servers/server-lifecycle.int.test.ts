@@ -58,7 +58,7 @@ it('kills a server that ignores stop and SIGTERM once the timeouts pass', async 
     status: 'completed',
     result: { exitCode: null, exitSignal: 'SIGKILL', stoppedBy: 'SIGKILL' },
   });
-  expect(stop.stdout()).toBe('');
+  expect(stop.stdout()).toBe('Ignoring stop\nIgnoring SIGTERM\n');
   expect(liveProcessesInGroup(pid)).toEqual([]);
   expect(supervisor.snapshot('stubborn')).toMatchObject({
     state: 'stopped',
@@ -112,7 +112,7 @@ it('refuses to start a running server, a first start without spec, and a task no
     status: 'failed',
     error: expect.stringContaining('payload.spec is required') as unknown,
   });
-  expect((await run('ServerStatus', 'srv-2', {}, 'Node')).result).toMatchObject({
+  expect((await run('ServerStatus', 'srv-2', {}, { targetType: 'Node' })).result).toMatchObject({
     status: 'failed',
     error: 'targetType must be "Server" for a ServerStatus task (got "Node")',
   });
@@ -220,4 +220,53 @@ it('a new supervisor on the same directories adopts a running server and learns 
   expect(say.result).toMatchObject({ result: { lines: ['[Server] still here'] } });
   const stop = await second.run('ServerStop', 'alive', {});
   expect(stop.result).toMatchObject({ result: { exitCode: 0, stoppedBy: 'graceful' } });
+});
+
+it('restarts a server with a new spec: the old process gone, a new one ready', async () => {
+  const { run, spec, supervisor } = kit();
+  await run('ServerStart', 'srv-4', spec());
+  const oldPid = supervisor.snapshot('srv-4')?.pid as number;
+  const restart = await run('ServerRestart', 'srv-4', spec({ env: { READY_DELAY_MS: '50' } }));
+  expect(restart.result).toMatchObject({
+    status: 'completed',
+    result: { pid: expect.any(Number) as unknown },
+  });
+  const newPid = (restart.result as { result: { pid: number } }).result.pid;
+  expect(newPid).not.toBe(oldPid);
+  expect(isProcessGone(oldPid)).toBe(true);
+  expect(supervisor.snapshot('srv-4')).toMatchObject({
+    state: 'running',
+    pid: newPid,
+    spec: { env: { READY_DELAY_MS: '50' } },
+  });
+  expect(restart.stdout()).toContain('Stopping server');
+});
+
+it('undoes a start that is not ready in time, or that is cancelled', async () => {
+  const { run, spec, supervisor } = kit();
+  const late = await run(
+    'ServerStart',
+    'late',
+    spec({ readyPattern: 'never printed', readyTimeoutSeconds: 1 }),
+  );
+  expect(late.result).toMatchObject({
+    status: 'failed',
+    error: expect.stringContaining('printed no line matching spec.readyPattern within 1s') as unknown,
+  });
+  expect(supervisor.snapshot('late')).toMatchObject({ state: 'stopped', pid: null, lastExitCode: 0 });
+
+  const cancel = new AbortController();
+  const cancelled = run('ServerStart', 'cancelled', spec({ readyPattern: 'never printed' }), {
+    signal: cancel.signal,
+  });
+  const pid = await waitFor(() => supervisor.snapshot('cancelled')?.pid, {
+    description: 'the server to start',
+  });
+  cancel.abort({ kind: 'cancelled', reason: 'cancelled by a test', gracePeriodMs: 5_000 });
+  expect((await cancelled).result).toMatchObject({
+    status: 'failed',
+    error: expect.stringContaining('was stopped') as unknown,
+  });
+  expect(isProcessGone(pid)).toBe(true);
+  expect(supervisor.snapshot('cancelled')).toMatchObject({ state: 'stopped', pid: null });
 });

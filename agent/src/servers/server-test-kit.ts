@@ -33,10 +33,19 @@ export function serverTestKit(options: { logMaxBytes?: number; dataDir?: string 
   const handlers = new Map(createServerHandlers(supervisor, servers.stateDir).map((h) => [h.type, h]));
 
   /** Runs a handler of `type` for `serverId` with `payload` (parsed by its schema, as the runner does). */
-  const run = async (type: string, serverId: string, payload: unknown, targetType = 'Server') => {
+  const run = async (
+    type: string,
+    serverId: string,
+    payload: unknown,
+    options: { targetType?: string; signal?: AbortSignal } = {},
+  ) => {
     const handler = handlers.get(type) as TaskHandler;
     const test = handlerContext(handler.payloadSchema.parse(payload));
-    test.ctx.execution = { ...test.ctx.execution, type, target: { type: targetType, id: serverId } };
+    const target = { type: options.targetType ?? 'Server', id: serverId };
+    test.ctx.execution = { ...test.ctx.execution, type, target };
+    options.signal?.addEventListener('abort', () => test.controller.abort(options.signal?.reason), {
+      once: true,
+    });
     const result = await handler.run(test.ctx);
     return { result, test, stdout: () => test.output.stdout.toString() };
   };

@@ -30,16 +30,23 @@ export async function stopServer(
   serverId: string,
   options: { gracefulShutdown: boolean; timeoutSeconds?: number | undefined },
 ): Promise<HandlerResult> {
-  const pid = supervisor.snapshot(serverId)?.pid ?? undefined;
+  const known = supervisor.snapshot(serverId);
+  const pid = known?.pid ?? undefined;
   ctx.started(pid === undefined ? undefined : { pid });
-  const outcome = await supervisor.stop(
-    serverId,
-    {
-      graceful: options.gracefulShutdown,
-      ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
-    },
-    ctx.signal,
-  );
+  // What it prints while it stops goes to the live log.
+  const unsubscribe = known
+    ? supervisor.subscribe(serverId, (line) => ctx.output.stdout.append(`${line}\n`))
+    : () => undefined;
+  const outcome = await supervisor
+    .stop(
+      serverId,
+      {
+        graceful: options.gracefulShutdown,
+        ...(options.timeoutSeconds === undefined ? {} : { timeoutSeconds: options.timeoutSeconds }),
+      },
+      ctx.signal,
+    )
+    .finally(unsubscribe);
   if (!outcome) return failed(`the stop of server ${serverId} was aborted before it exited`, true);
   ctx.logger.info({ serverId, ...outcome }, 'server stopped');
   return { status: 'completed', result: outcome };
