@@ -116,6 +116,10 @@ it('refuses to start a running server, a first start without spec, and a task no
     status: 'failed',
     error: 'targetType must be "Server" for a ServerStatus task (got "Node")',
   });
+  expect((await run('ServerStart', '../etc', spec())).result).toMatchObject({
+    status: 'failed',
+    error: expect.stringContaining('targetId "../etc" is not a valid server id') as unknown,
+  });
 });
 
 it('fails a start whose server exits before it is ready, with its last output', async () => {

@@ -2,8 +2,7 @@ import { ServerLogsPayloadSchema, type ServerLogsPayload } from '@meridian/contr
 import { serverFiles } from '../server-files.js';
 import type { TaskHandler } from '../../handlers/handler.js';
 import { readLastLines } from '../console-lines.js';
-import { isValidServerId } from '@meridian/contracts/task-types/common';
-import { failed, targetServerOf } from './server-target.js';
+import { targetServerOf } from './server-target.js';
 
 /**
  * `ServerLogs`: the last `lines` lines of the server's console log kept on the node (the current
@@ -17,9 +16,6 @@ export function createServerLogsHandler(stateDir: string): TaskHandler<ServerLog
     run(ctx) {
       const target = targetServerOf(ctx);
       if ('failure' in target) return Promise.resolve(target.failure);
-      if (!isValidServerId(target.serverId)) {
-        return Promise.resolve(failed(`targetId "${target.serverId}" is not a valid server id`));
-      }
       ctx.started();
       const files = serverFiles(stateDir, target.serverId);
       const result = readLastLines(

@@ -1,3 +1,4 @@
+import { isValidServerId } from '@meridian/contracts/task-types/common';
 import { SERVER_TARGET_TYPE } from '@meridian/contracts/task-types/registry';
 import type { HandlerContext, HandlerResult } from '../../handlers/handler.js';
 
@@ -13,6 +14,13 @@ export function targetServerOf(
         error: `targetType must be "${SERVER_TARGET_TYPE}" for a ${ctx.execution.type} task (got "${target.type}")`,
         retryable: false,
       },
+    };
+  }
+  if (!isValidServerId(target.id)) {
+    return {
+      failure: failed(
+        `targetId "${target.id}" is not a valid server id (letters, digits, ".", "_" and "-", at most 200)`,
+      ),
     };
   }
   return { serverId: target.id };
