@@ -24,17 +24,24 @@ import { DiskSpool } from './state/disk-spool.js';
 import { ExecutionJournal } from './state/execution-journal.js';
 import { removeExecutionDir } from './state/execution-files.js';
 import { join } from 'node:path';
+import { createServerHandlers } from './servers/handlers/server-handlers.js';
+import type { ServerHost } from './servers/server-host.js';
+import { ServerSupervisor } from './servers/server-supervisor.js';
 
 export interface Agent {
   /** Resolves once both queues are declared and consumed (the first time). */
   ready: Promise<void>;
   /** Graceful shutdown (see README); safe to call more than once. */
   stop(): Promise<void>;
+  /** The servers this agent supervises (for the handlers of their files). */
+  servers?: ServerHost;
 }
 
 export interface AgentOptions {
-  /** Replaces the built-in handlers (Command, HealthCheck, Echo). */
+  /** Replaces the built-in handlers (Command, HealthCheck, Echo and the server lifecycle ones). */
   handlers?: readonly TaskHandler[];
+  /** Handlers of the servers' files (backups, restores, updates…), built on the supervisor. */
+  createFileHandlers?: (host: ServerHost) => TaskHandler[];
 }
 
 /** Cancels that arrive before their ExecuteTask are remembered this long. */
@@ -82,8 +89,23 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
   });
   const running = new RunningExecutions();
   const cancelledEarly = new ExpiringMap<string>(EARLY_CANCEL_TTL_MS, EARLY_CANCEL_MAX);
+  // Servers first: a state change before the queues are ready is in the first heartbeat anyway.
+  let serverChanged = () => undefined as void;
+  const supervisor = new ServerSupervisor({
+    servers: config.servers,
+    baseEnv: config.taskEnv,
+    onChange: () => serverChanged(),
+    logger,
+  });
+  supervisor.load();
   const registry = new HandlerRegistry(
-    options.handlers ?? [createCommandHandler(config.taskEnv), healthCheckHandler, echoHandler],
+    options.handlers ?? [
+      createCommandHandler(config.taskEnv),
+      healthCheckHandler,
+      echoHandler,
+      ...createServerHandlers(supervisor, config.servers.stateDir),
+      ...(options.createFileHandlers?.(supervisor) ?? []),
+    ],
   );
   const runner = new ExecutionRunner({
     registry,
@@ -118,12 +140,17 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
       labels: config.labels,
     },
     runningExecutions: () => running.ids(),
+    handlerTypes: registry.types,
+    servers: () => supervisor.reports(),
     logger,
   });
 
   let draining = false;
   const readiness = { work: false, control: false };
   let heartbeatStarted = false;
+  serverChanged = () => {
+    if (heartbeatStarted) heartbeat.beatSoon();
+  };
   let markReady: () => void = () => undefined;
   const ready = new Promise<void>((resolve) => (markReady = resolve));
   // Heartbeat only once both queues exist (and again after each reconnect): a heartbeat invites work.
@@ -173,6 +200,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
   let stopping: Promise<void> | undefined;
   return {
     ready,
+    servers: supervisor,
     stop() {
       stopping ??= shutDownAgent({
         graceMs: config.shutdownGraceSeconds * 1000,
@@ -187,6 +215,8 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
         logSender,
         connection,
         closeState: () => {
+          // The servers keep running; the next agent process adopts them.
+          supervisor.close();
           journal.close();
           spool.close();
           commandChecks.close();

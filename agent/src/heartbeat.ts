@@ -6,6 +6,7 @@ import {
   AGENT_HEARTBEAT_SCHEMA_VERSION,
   type AgentHeartbeat,
 } from '@meridian/contracts/messages/agent-heartbeat';
+import type { ServerReport } from '@meridian/contracts/task-types/server-spec';
 import type { PublishMessage } from './execution-reporter.js';
 
 export interface HeartbeatOptions {
@@ -17,6 +18,10 @@ export interface HeartbeatOptions {
     'nodeId' | 'orgId' | 'agentId' | 'agentVersion' | 'protocolVersion' | 'capacity' | 'labels'
   >;
   runningExecutions(): string[];
+  /** The task types this agent runs, announced in every heartbeat. */
+  handlerTypes?: readonly string[];
+  /** The servers this node hosts, as they are at each beat. */
+  servers?: () => ServerReport[];
   logger: Logger;
 }
 
@@ -28,6 +33,8 @@ export interface HeartbeatOptions {
 export class Heartbeat {
   #timer: NodeJS.Timeout | undefined;
   #draining = false;
+  #inFlight: Promise<void> | undefined;
+  #again = false;
 
   constructor(private readonly options: HeartbeatOptions) {}
 
@@ -49,11 +56,30 @@ export class Heartbeat {
     return this.beat();
   }
 
+  /**
+   * A heartbeat as soon as possible (a server changed state), coalesced: while one is being sent,
+   * any number of calls make one more once it is confirmed, carrying the state by then.
+   */
+  beatSoon(): void {
+    if (this.#inFlight) {
+      this.#again = true;
+      return;
+    }
+    this.#inFlight = this.beat().finally(() => {
+      this.#inFlight = undefined;
+      if (!this.#again) return;
+      this.#again = false;
+      this.beatSoon();
+    });
+  }
+
   /** Publishes one heartbeat now; resolves once confirmed (or given up on), never rejects. */
   beat(): Promise<void> {
     const payload: AgentHeartbeat = {
       ...this.options.identity,
       runningExecutions: this.options.runningExecutions(),
+      ...(this.options.handlerTypes ? { handlerTypes: [...this.options.handlerTypes] } : {}),
+      ...(this.options.servers ? { servers: this.options.servers() } : {}),
       ...(this.#draining ? { draining: true } : {}),
     };
     const fields = {
