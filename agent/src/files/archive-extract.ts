@@ -2,7 +2,7 @@ import { createReadStream } from 'node:fs';
 import { extract } from 'tar';
 import type { ArchiveLimits } from './archive-entry-policy.js';
 import { inspectArchive, type ArchiveSummary } from './archive-inspect.js';
-import { describeError, refusal } from './file-task-error.js';
+import { abortError, describeError, refusal } from './file-task-error.js';
 
 /**
  * Unpacks a tar.gz that `inspectArchive` has accepted into `directory` (which exists). node-tar's
@@ -27,7 +27,7 @@ export async function extractArchive(
   });
   await new Promise<void>((resolve, reject) => {
     let settled = false;
-    const settle = (error?: unknown) => {
+    const settle = (error?: Error) => {
       if (settled) return;
       settled = true;
       options.signal.removeEventListener('abort', onAbort);
@@ -36,7 +36,7 @@ export async function extractArchive(
       reject(error);
     };
     const onAbort = () => {
-      settle(options.signal.reason ?? new Error('aborted'));
+      settle(abortError(options.signal));
       unpack.abort(new Error('aborted'));
     };
     if (options.signal.aborted) return onAbort();

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { list, type ReadEntry } from 'tar';
 import { createEntryChecker, type ArchiveLimits } from './archive-entry-policy.js';
-import { describeError, refusal } from './file-task-error.js';
+import { abortError, describeError, refusal } from './file-task-error.js';
 
 export interface ArchiveSummary {
   entries: number;
@@ -23,7 +23,7 @@ export async function inspectArchive(
   const parser = list({ strict: true });
   return new Promise<ArchiveSummary>((resolve, reject) => {
     let settled = false;
-    const settle = (error?: unknown) => {
+    const settle = (error?: Error) => {
       if (settled) return;
       settled = true;
       options.signal.removeEventListener('abort', onAbort);
@@ -31,7 +31,7 @@ export async function inspectArchive(
       source.destroy();
       reject(error);
     };
-    const onAbort = () => settle(options.signal.reason ?? new Error('aborted'));
+    const onAbort = () => settle(abortError(options.signal));
     if (options.signal.aborted) return onAbort();
     options.signal.addEventListener('abort', onAbort, { once: true });
 

@@ -24,3 +24,9 @@ export function refusal(message: string, cause?: unknown): FileTaskError {
 export function describeError(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** An aborted signal's reason as an Error (abort reasons may be plain objects). */
+export function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error(`aborted (${JSON.stringify(reason) ?? 'no reason'})`);
+}
