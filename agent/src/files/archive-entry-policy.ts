@@ -40,6 +40,7 @@ export function archivePathSegments(path: string): string[] | string {
 export function createEntryChecker(limits: ArchiveLimits, stripComponents: number) {
   const symlinks = new Set<string>();
   let entries = 0;
+  let unpacked = 0;
   let bytes = 0;
 
   function check(entry: ArchiveEntryHeader): string | undefined {
@@ -54,6 +55,7 @@ export function createEntryChecker(limits: ArchiveLimits, stripComponents: numbe
     if (typeof segments === 'string') return segments;
     const kept = segments.slice(stripComponents);
     if (kept.length === 0) return undefined;
+    unpacked++;
     for (let length = 1; length < kept.length; length++) {
       const prefix = kept.slice(0, length).join('/');
       if (symlinks.has(prefix)) return `is written through the symbolic link "${prefix}"`;
@@ -71,7 +73,8 @@ export function createEntryChecker(limits: ArchiveLimits, stripComponents: numbe
     return undefined;
   }
 
-  return { check, counts: () => ({ entries, bytes }) };
+  /** Entries unpacked (an entry stripped to nothing, like the top "./", is not) and the declared bytes of all. */
+  return { check, counts: () => ({ entries: unpacked, bytes }) };
 }
 
 function checkSymlinkTarget(path: string, target: string): string | undefined {

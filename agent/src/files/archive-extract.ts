@@ -51,7 +51,8 @@ export async function extractArchive(
 }
 
 /**
- * Inspects, then unpacks: a refused archive writes nothing. Returns what the inspection counted.
+ * Inspects, then unpacks: a refused archive writes nothing. Returns what the inspection counted;
+ * `onProgress` gets the bytes unpacked so far and the declared total.
  */
 export async function unpackArchive(
   file: string,
@@ -59,10 +60,18 @@ export async function unpackArchive(
   options: ArchiveLimits & {
     stripComponents: number;
     signal: AbortSignal;
-    onEntry?: (bytes: number) => void;
+    onProgress?: (done: number, total: number) => void;
   },
 ): Promise<ArchiveSummary> {
   const summary = await inspectArchive(file, options);
-  await extractArchive(file, directory, options);
+  let done = 0;
+  await extractArchive(file, directory, {
+    stripComponents: options.stripComponents,
+    signal: options.signal,
+    onEntry: (bytes) => {
+      done += bytes;
+      options.onProgress?.(done, summary.bytes);
+    },
+  });
   return summary;
 }

@@ -1,6 +1,6 @@
 import { existsSync, renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { syncDirectory } from '../state/durable-file.js';
 
 /**
@@ -19,4 +19,15 @@ export async function swapDirectory(target: string, staging: string, old: string
   }
   syncDirectory(dirname(target));
   if (hadTarget) await rm(old, { recursive: true, force: true });
+}
+
+/**
+ * A task's working directories beside the server directory (same file system, so the swap is two
+ * renames). Their names start with "." and so never collide with a server id.
+ */
+export function swapDirectoriesOf(root: string, serverId: string, executionId: string) {
+  return {
+    staging: join(root, `.staging-${serverId}-${executionId}`),
+    old: join(root, `.old-${serverId}-${executionId}`),
+  };
 }

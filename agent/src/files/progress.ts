@@ -34,9 +34,14 @@ export interface ProgressPhase {
   to: number;
 }
 
-/** Reports through `report` at most once per `intervalMs` (the first update at once). */
+/** Where progress goes: a handler's context. */
+export interface ProgressTarget {
+  reportProgress(percent: number, message?: string): void;
+}
+
+/** Reports to `target` at most once per `intervalMs` (the first update at once). */
 export function throttledProgress(
-  report: (percent: number, message: string) => void,
+  target: ProgressTarget,
   phase: ProgressPhase,
   { intervalMs = 500, now = Date.now }: { intervalMs?: number; now?: () => number } = {},
 ): ByteProgress {
@@ -46,7 +51,10 @@ export function throttledProgress(
       const at = now();
       if (at - last < intervalMs) return;
       last = at;
-      report(spanPercent(done, total, phase.from, phase.to), describeBytes(done, total, phase.label));
+      target.reportProgress(
+        spanPercent(done, total, phase.from, phase.to),
+        describeBytes(done, total, phase.label),
+      );
     },
   };
 }
