@@ -26,7 +26,11 @@ const TRANSIENT_CODES = new Set(['ENOSPC', 'EIO', 'EBUSY', 'EAGAIN', 'EMFILE', '
 export async function runFileTask(
   ctx: HandlerContext<unknown>,
   host: ServerHost,
-  options: { allowRunning?: boolean },
+  options: {
+    allowRunning?: boolean;
+    /** The work calls ctx.started() itself (with the pid of the process it spawns). */
+    reportsStart?: boolean;
+  },
   work: (target: FileTaskTarget) => Promise<HandlerResult>,
 ): Promise<HandlerResult> {
   const { target } = ctx.execution;
@@ -44,7 +48,7 @@ export async function runFileTask(
       if (options.allowRunning === false && host.isRunning(serverId)) {
         return failed(`server ${serverId} is running: stop it first, or set payload.allowRunning`, false);
       }
-      ctx.started();
+      if (!options.reportsStart) ctx.started();
       return work({ serverId, directory, root: dirname(directory) });
     });
   } catch (error) {
