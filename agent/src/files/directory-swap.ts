@@ -1,4 +1,4 @@
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { syncDirectory } from '../state/durable-file.js';
@@ -30,4 +30,24 @@ export function swapDirectoriesOf(root: string, serverId: string, executionId: s
     staging: join(root, `.staging-${serverId}-${executionId}`),
     old: join(root, `.old-${serverId}-${executionId}`),
   };
+}
+
+const EXECUTION_ID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
+
+/**
+ * Mends what an agent that died mid-swap left of a server's swaps: an `.old-` directory with no
+ * server directory beside it is the server directory renamed away and not yet replaced, so it is
+ * put back; other `.old-` and `.staging-` directories of the server are removed. Call only while
+ * holding the server's queue (no swap of it in progress).
+ */
+export async function recoverInterruptedSwaps(root: string, serverId: string, target: string): Promise<void> {
+  if (!existsSync(root)) return;
+  const escaped = serverId.replace(/[.]/g, '\\.');
+  const old = new RegExp(`^\\.old-${escaped}-${EXECUTION_ID}$`);
+  const staging = new RegExp(`^\\.staging-${escaped}-${EXECUTION_ID}$`);
+  for (const name of readdirSync(root)) {
+    if (old.test(name) && !existsSync(target)) renameSync(join(root, name), target);
+    else if (old.test(name) || staging.test(name))
+      await rm(join(root, name), { recursive: true, force: true });
+  }
 }

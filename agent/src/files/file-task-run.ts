@@ -3,6 +3,7 @@ import { SERVER_TARGET_TYPE } from '@meridian/contracts/task-types/registry';
 import { readAbortReason } from '../abort-reason.js';
 import type { HandlerContext, HandlerResult } from '../handlers/handler.js';
 import type { ServerHost } from '../servers/server-host.js';
+import { recoverInterruptedSwaps } from './directory-swap.js';
 import { FileTaskError, describeError } from './file-task-error.js';
 
 /** The server a file task works on. */
@@ -48,8 +49,10 @@ export async function runFileTask(
       if (options.allowRunning === false && host.isRunning(serverId)) {
         return failed(`server ${serverId} is running: stop it first, or set payload.allowRunning`, false);
       }
+      const root = dirname(directory);
+      await recoverInterruptedSwaps(root, serverId, directory);
       if (!options.reportsStart) ctx.started();
-      return work({ serverId, directory, root: dirname(directory) });
+      return work({ serverId, directory, root });
     });
   } catch (error) {
     if (ctx.signal.aborted) {
