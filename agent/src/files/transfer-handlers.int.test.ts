@@ -62,6 +62,28 @@ describe('createFileHandlers', () => {
   });
 });
 
+describe('the server queue', () => {
+  it('waits for the task holding the server, and gives up waiting on abort', async () => {
+    let release = () => undefined as void;
+    const holding = fixture.host.exclusive(
+      'alpha',
+      new AbortController().signal,
+      () => new Promise<void>((done) => (release = done)),
+    );
+    const mod = serve('/m.jar', Buffer.from('m'));
+    const waiting = run('ModInstall', { ...mod, fileName: 'm.jar' });
+    const queued = run('ModInstall', { ...mod, fileName: 'n.jar' });
+    waiting.controller.abort({ kind: 'cancelled', reason: 'test', gracePeriodMs: 1000 });
+    await expect(waiting.result).resolves.toMatchObject({ status: 'failed' });
+    expect(waiting.events).toEqual([]);
+    expect(queued.events).toEqual([]);
+    release();
+    await holding;
+    await expect(queued.result).resolves.toMatchObject({ status: 'completed' });
+    expect(readdirSync(join(dir, 'plugins'))).toEqual(['n.jar']);
+  });
+});
+
 describe('ServerUpdate', () => {
   it('unpacks the update over a copy of the server directory and swaps it in', async () => {
     const update = buildTarGz([
