@@ -175,7 +175,7 @@ describe('Backup and Restore', () => {
     expect(existsSync(join(fixture.servers.backupsDir, 'alpha'))).toBe(false);
   });
 
-  it('prunes by keepLast and retentionDays, never the new backup', async () => {
+  it('prunes by keepLast and retentionDays, never the new backup, and removes unfinished archives', async () => {
     const store = new BackupStore(fixture.servers.backupsDir);
     const old = (id: string, daysAgo: number) => {
       const temporary = store.temporaryArchiveOf('alpha', id);
@@ -191,6 +191,8 @@ describe('Backup and Restore', () => {
     old('20200101T000000Z-0000000a', 40);
     old('20200101T000000Z-0000000b', 2);
     old('20200101T000000Z-0000000c', 1);
+    // Left by an agent that died mid-backup: removed by the next backup.
+    writeFileSync(store.temporaryArchiveOf('alpha', '20200101T000000Z-0000000d'), 'half');
 
     const byAge = await backup({ retentionDays: 30 });
     expect(byAge.pruned).toEqual(['20200101T000000Z-0000000a']);

@@ -60,6 +60,14 @@ export class BackupStore {
       .filter((record) => record !== undefined);
   }
 
+  /** Archives an agent that died mid-backup left under their temporary names (call while holding the server's queue). */
+  removeLeftovers(serverId: string): void {
+    const dir = this.directoryOf(serverId);
+    for (const name of readdirSync(dir)) {
+      if (name.startsWith('.') && name.endsWith('.tar.gz.tmp')) rmSync(join(dir, name), { force: true });
+    }
+  }
+
   remove(serverId: string, backupId: string): void {
     // The record first: a backup without one is not listed, whatever is left of its archive.
     rmSync(this.recordOf(serverId, backupId), { force: true });

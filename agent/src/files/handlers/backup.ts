@@ -32,11 +32,12 @@ export function createBackupHandler(deps: FileHandlerDeps): TaskHandler<BackupPa
     payloadSchema: BackupPayloadSchema,
     run: (ctx) =>
       runFileTask(ctx, deps.host, { allowRunning: ctx.payload.allowRunning }, async (target) => {
+        const upload = ctx.payload.upload;
         if (!existsSync(target.directory))
           throw refusal(`server ${target.serverId} has no directory on this node`);
+        if (!upload) store.removeLeftovers(target.serverId);
         const createdAt = new Date();
         const backupId = backupIdOf(createdAt, randomBytes(4).toString('hex'));
-        const upload = ctx.payload.upload;
         const archivePath = upload
           ? join(ctx.dataDir, `${backupId}.tar.gz`)
           : store.temporaryArchiveOf(target.serverId, backupId);
