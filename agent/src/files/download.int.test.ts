@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -45,9 +45,10 @@ async function refusalOf(promise: Promise<unknown>): Promise<FileTaskError> {
 }
 
 describe('downloadFile', () => {
-  it('places the file once its checksum matches, with the request headers sent', async () => {
+  it('places the file once its checksum matches, with the request headers sent, stale partial files removed', async () => {
     const body = randomBytes(300_000);
     server.route('/server.jar', { body });
+    writeFileSync(join(dir, '.server.jar.part-left-by-a-dead-agent'), 'stale');
     const result = await downloadFile(
       request('/server.jar', body, { headers: { Authorization: 'Bearer x' } }),
     );

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, readdir, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { syncDirectory } from '../state/durable-file.js';
 import { FileTaskError, describeError, refusal } from './file-task-error.js';
@@ -43,6 +43,7 @@ export function partialFileOf(destination: string, partId: string): string {
  */
 export async function downloadFile(request: DownloadRequest): Promise<DownloadResult> {
   const part = partialFileOf(request.destination, request.partId);
+  await removeStalePartials(request.destination);
   const file = await open(
     part,
     constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW,
@@ -119,6 +120,18 @@ async function receive(request: DownloadRequest, file: FileHandle): Promise<Down
         );
       }
     }
+  }
+}
+
+/**
+ * Partial files of the same destination left by an agent that died mid-download (the callers hold
+ * the server's queue: no other download of it runs).
+ */
+async function removeStalePartials(destination: string): Promise<void> {
+  const prefix = `.${basename(destination)}.part-`;
+  const dir = dirname(destination);
+  for (const name of await readdir(dir)) {
+    if (name.startsWith(prefix)) await rm(join(dir, name), { force: true });
   }
 }
 
