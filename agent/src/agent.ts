@@ -25,6 +25,7 @@ import { ExecutionJournal } from './state/execution-journal.js';
 import { removeExecutionDir } from './state/execution-files.js';
 import { join } from 'node:path';
 import { createServerHandlers } from './servers/handlers/server-handlers.js';
+import { createFileHandlers } from './files/file-handlers.js';
 import type { ServerHost } from './servers/server-host.js';
 import { ServerSupervisor } from './servers/server-supervisor.js';
 
@@ -38,10 +39,8 @@ export interface Agent {
 }
 
 export interface AgentOptions {
-  /** Replaces the built-in handlers (Command, HealthCheck, Echo and the server lifecycle ones). */
+  /** Replaces the built-in handlers (Command, HealthCheck, Echo, the servers' lifecycle and files). */
   handlers?: readonly TaskHandler[];
-  /** Handlers of the servers' files (backups, restores, updates…), built on the supervisor. */
-  createFileHandlers?: (host: ServerHost) => TaskHandler[];
 }
 
 /** Cancels that arrive before their ExecuteTask are remembered this long. */
@@ -104,7 +103,7 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
       healthCheckHandler,
       echoHandler,
       ...createServerHandlers(supervisor, config.servers.stateDir),
-      ...(options.createFileHandlers?.(supervisor) ?? []),
+      ...createFileHandlers({ host: supervisor, servers: config.servers, baseEnv: config.taskEnv }),
     ],
   );
   const runner = new ExecutionRunner({
