@@ -136,5 +136,6 @@ export function toNodeDto(node: NodeEntity, runningCount: number, online: boolea
     lostAt: iso(node.lostAt),
     enrolled,
     revokedAt: iso(node.revokedAt),
+    handlerTypes: node.handlerTypes,
   };
 }
