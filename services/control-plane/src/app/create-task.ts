@@ -1,6 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { CreateTaskBody, Task } from '@meridian/contracts/api/task';
-import { isValidNodeId } from '@meridian/contracts/topology';
 import { UnprocessableError } from '../domain/errors.js';
 import { canonicalJson, IDEMPOTENCY_KEY_TTL_MS } from '../domain/idempotency-key.js';
 import { priorityRank } from '../domain/node-selection.js';
@@ -13,15 +12,26 @@ import type { NewTaskEvent } from '../persistence/task-event.writes.js';
 import { insertTaskWithEvents } from '../persistence/task.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
+import { assignNewServer, placeTask, type Placement } from './place-task.js';
 import { newRun, runEventData, type RunTrigger } from './runs/run-trigger.js';
 
 /**
  * Stores a new task and queues it for dispatch: Created, then Pending, both recorded as events in
- * the same statement. The dispatcher of any replica picks it up when that commits.
+ * the same statement. The dispatcher of any replica picks it up when that commits. Its payload and
+ * target are checked and it is placed first (place-task.ts): a new server's first ServerStart
+ * places the server on its node in the same transaction.
  */
 export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBody): Promise<Task> {
-  const { task, run, events } = newTask(deps, actor, body);
-  await insertTaskWithEvents(deps.dataSource, task, run, events);
+  const placement = await placeTask(deps.dataSource, actor.orgId, body);
+  const { task, run, events } = newTask(deps, actor, body, placement);
+  if (placement.kind === 'pinned' && placement.assignServer) {
+    await deps.dataSource.transaction(async (manager) => {
+      await assignNewServer(manager, actor.orgId, body, placement, task.createdAt);
+      await insertTaskWithEvents(manager, task, run, events);
+    });
+  } else {
+    await insertTaskWithEvents(deps.dataSource, task, run, events);
+  }
   deps.logger.info({ taskId: task.id, correlationId: actor.correlationId, type: task.type }, 'task created');
   return toTaskDto(task);
 }
@@ -50,7 +60,8 @@ export async function createTaskIdempotently(
   body: CreateTaskBody,
   key: string,
 ): Promise<IdempotentCreation> {
-  const { task, run, events } = newTask(deps, actor, body);
+  const placement = await placeTask(deps.dataSource, actor.orgId, body);
+  const { task, run, events } = newTask(deps, actor, body, placement);
   const dto = JSON.stringify(toTaskDto(task));
   const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
   const stored = await deps.dataSource.transaction(async (manager) => {
@@ -66,7 +77,10 @@ export async function createTaskIdempotently(
       createdAt: task.createdAt,
       expiresAt: new Date(task.createdAt.getTime() + IDEMPOTENCY_KEY_TTL_MS),
     });
-    if (!existing) await insertTaskWithEvents(manager, task, run, events);
+    if (!existing) {
+      await assignNewServer(manager, actor.orgId, body, placement, task.createdAt);
+      await insertTaskWithEvents(manager, task, run, events);
+    }
     return existing;
   });
   if (!stored) {
@@ -90,10 +104,8 @@ function newTask(
   deps: AppDeps,
   actor: Actor,
   body: CreateTaskBody,
+  placement: Placement,
 ): { task: TaskEntity; run: TaskRunEntity; events: NewTaskEvent[] } {
-  if (body.nodeId !== undefined && !isValidNodeId(body.nodeId)) {
-    throw new UnprocessableError('nodeId may hold letters, digits, ".", "_" and "-" only', 'nodeId');
-  }
   const now = deps.clock.now();
   const scheduledAt = body.scheduledAt ? new Date(body.scheduledAt) : null;
   const queued = transition('Created', { type: 'Queue' });
@@ -109,7 +121,7 @@ function newTask(
     status: queued.to,
     targetType: body.targetType,
     targetId: body.targetId,
-    nodeId: body.nodeId ?? null,
+    nodeId: placement.nodeId,
     payload: body.payload,
     metadata: body.metadata,
     timeoutSeconds: body.timeoutSeconds ?? deps.defaults.timeoutSeconds,
