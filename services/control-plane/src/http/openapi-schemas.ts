@@ -27,10 +27,12 @@ export const Execution = ExecutionSchema.openapi('Execution');
 export const ExecutionList = ExecutionListSchema.openapi('ExecutionList');
 export const Node = NodeSchema.openapi('Node');
 export const NodeList = NodeListSchema.openapi('NodeList');
-export const NodeServer = NodeServerSchema.openapi('NodeServer');
-export const NodeServerList = NodeServerListSchema.extend({ items: z.array(NodeServer) }).openapi(
-  'NodeServerList',
-);
+// Rebuilt with this module's `z`: the contract schemas may be created before `@hono/zod-openapi`
+// is loaded (the heartbeat path imports them), and zod 4 gives `.openapi` only to schemas made after.
+export const NodeServer = z.object(NodeServerSchema.shape).openapi('NodeServer');
+export const NodeServerList = z
+  .object({ ...NodeServerListSchema.shape, items: z.array(NodeServer) })
+  .openapi('NodeServerList');
 export const ProblemDocument = ProblemSchema.openapi('Problem');
 
 export const PageQuery = ListTasksQuerySchema.pick({ page: true, limit: true });
