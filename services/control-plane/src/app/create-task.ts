@@ -32,7 +32,10 @@ export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBo
   } else {
     await insertTaskWithEvents(deps.dataSource, task, run, events);
   }
-  deps.logger.info({ taskId: task.id, correlationId: actor.correlationId, type: task.type }, 'task created');
+  deps.logger.info(
+    { taskId: task.id, correlationId: actor.correlationId, type: task.type, nodeId: task.nodeId },
+    'task created',
+  );
   return toTaskDto(task);
 }
 

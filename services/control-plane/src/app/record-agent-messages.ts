@@ -59,9 +59,10 @@ export function recordAgentMessages(
  * Applies a batch of agent messages in one transaction. First each message's sender is checked
  * (resolve-senders.ts): a message its sender may not send is `refused` and changes nothing, not
  * even the dedupe table or a sequence. Then: dedupe by messageId, heartbeats upserted (an enrolled
- * node's in its credential's organisation) with the servers they report, each execution's reports applied in the order of the
- * agent's sequence numbers with the execution and task rows locked, command refusals recorded.
- * Reports that change nothing are recorded with the reason.
+ * node's in its credential's organisation) with the servers they report (their state changes
+ * queued as events), each execution's reports applied in the order of the agent's sequence
+ * numbers with the execution and task rows locked, command refusals recorded. Reports that change
+ * nothing are recorded with the reason.
  */
 export async function recordReceivedMessages(
   deps: AppDeps,
