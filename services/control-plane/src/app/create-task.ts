@@ -6,7 +6,11 @@ import { priorityRank } from '../domain/node-selection.js';
 import { transition } from '../domain/task-status.js';
 import type { TaskRunEntity } from '../persistence/entities/task-run.entity.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
-import { claimIdempotencyKey } from '../persistence/idempotency-keys.js';
+import {
+  claimIdempotencyKey,
+  findStoredResponse,
+  type StoredResponse,
+} from '../persistence/idempotency-keys.js';
 import { toTaskDto } from '../persistence/mappers.js';
 import type { NewTaskEvent } from '../persistence/task-event.writes.js';
 import { insertTaskWithEvents } from '../persistence/task.writes.js';
@@ -63,10 +67,24 @@ export async function createTaskIdempotently(
   body: CreateTaskBody,
   key: string,
 ): Promise<IdempotentCreation> {
-  const placement = await placeTask(deps.dataSource, actor.orgId, body);
+  const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+  let placement: Placement;
+  try {
+    placement = await placeTask(deps.dataSource, actor.orgId, body);
+  } catch (error) {
+    // Placement depends on the servers' nodes, which change: a repeat of a request that was
+    // placed gets its first answer even when it could not be placed now.
+    if (!(error instanceof UnprocessableError)) throw error;
+    const earlier = await findStoredResponse(
+      deps.dataSource.manager,
+      { orgId: actor.orgId, scope: CREATE_TASK_SCOPE, key },
+      deps.clock.now(),
+    );
+    if (earlier?.requestHash !== requestHash) throw error;
+    return replay(earlier);
+  }
   const { task, run, events } = newTask(deps, actor, body, placement);
   const dto = JSON.stringify(toTaskDto(task));
-  const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
   const stored = await deps.dataSource.transaction(async (manager) => {
     const existing = await claimIdempotencyKey(manager, {
       orgId: actor.orgId,
@@ -99,6 +117,10 @@ export async function createTaskIdempotently(
       'Idempotency-Key',
     );
   }
+  return replay(stored);
+}
+
+function replay(stored: StoredResponse): IdempotentCreation {
   const { id } = JSON.parse(stored.body) as Task;
   return { status: stored.status, body: stored.body, taskId: id, replayed: true };
 }

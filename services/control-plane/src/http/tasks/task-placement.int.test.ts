@@ -237,6 +237,24 @@ describe('where a Server task goes', () => {
   });
 });
 
+describe('where a Server task goes, repeated under an Idempotency-Key', () => {
+  it('replays the first answer even after the server moved, where a new request is refused', async () => {
+    const { orgId, nodeId } = await freshOrg();
+    const other = await anotherNode(orgId);
+    const serverId = newServerId();
+    const body = serverTask('ServerStart', serverId, { nodeId, payload: { spec: SPEC } });
+    const headers = { 'Idempotency-Key': randomUUID() };
+    const first = await json<Task>(await post(orgId, body, headers), 201);
+    await reportServers(deps, orgId, other, [serverReport(serverId)]);
+
+    const again = await post(orgId, body, headers);
+    expect(again.headers.get('Idempotent-Replayed')).toBe('true');
+    expect(await json<Task>(again, 201)).toEqual(first);
+    const fresh = await json<Problem>(await post(orgId, body, { 'Idempotency-Key': randomUUID() }), 422);
+    expect(fresh.errors?.[0]?.field).toBe('nodeId');
+  });
+});
+
 describe('where a Node task goes', () => {
   it('is pinned to the node its targetId names', async () => {
     const { orgId } = await freshOrg();
