@@ -82,7 +82,7 @@ async function run(serverUrl: string, amqpUrl: string, prefetch: number, batchSi
         targetType: 'Node',
         targetId: nodeId,
         nodeId,
-        payload: {},
+        payload: { command: ['echo', 'hi'] },
         metadata: {},
       });
       await dispatchPendingTasks(deps, 100);

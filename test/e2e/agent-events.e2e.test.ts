@@ -88,7 +88,7 @@ describe('agent events from the broker', () => {
 
   it('applies a duplicated TaskCompleted once: the second copy changes nothing', async () => {
     const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
-      body: { type: 'Echo', name: 'dup', targetType: 'Node', targetId: 't', payload: { hello: 'world' } },
+      body: { type: 'Echo', name: 'dup', targetType: 'Service', targetId: 't', payload: { hello: 'world' } },
     });
     await stack.waitForStatus(created.body.id, ['Completed']);
     const before = await stack.api<{

@@ -41,7 +41,7 @@ describe('node capacity', () => {
         body: {
           type: 'Command',
           name: `cap-${i}`,
-          targetType: 'Node',
+          targetType: 'Service',
           targetId: 'cap',
           payload: {
             command: [

@@ -24,7 +24,7 @@ describe('reschedule of a failed task, real processes end to end', () => {
     const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
       body: {
         type: 'Command',
-        targetType: 'Node',
+        targetType: 'Service',
         targetId: 'e2e-target',
         maxRetries: 0,
         payload: { command: ['false'] },

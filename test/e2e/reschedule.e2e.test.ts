@@ -16,7 +16,7 @@ const EVERY_TWO_SECONDS = { strategy: 'cron', expression: '*/2 * * * * *', timez
 const echoTask = (payload: Record<string, unknown> = {}) => ({
   type: 'Echo',
   name: 'cron e2e',
-  targetType: 'Node',
+  targetType: 'Service',
   targetId: 'e2e-target',
   maxRetries: 0,
   payload,

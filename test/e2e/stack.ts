@@ -127,7 +127,7 @@ export function commandTask(command: string[] | string, extra: Record<string, un
   return {
     type: 'Command',
     name: 'e2e',
-    targetType: 'Node',
+    targetType: 'Service',
     targetId: 'e2e-target',
     payload: typeof command === 'string' ? { command, shell: true } : { command },
     ...extra,

@@ -14,7 +14,7 @@ interface Execution {
 describe('trigger, real processes end to end', () => {
   it('runs a Completed Echo task again: a second execution under the announced id, Completed', async () => {
     const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
-      body: { type: 'Echo', targetType: 'Node', targetId: 'e2e-target', payload: { delayMs: 50 } },
+      body: { type: 'Echo', targetType: 'Service', targetId: 'e2e-target', payload: { delayMs: 50 } },
     });
     expect(created.status).toBe(201);
     const taskId = created.body.id;
@@ -60,7 +60,7 @@ describe('trigger, real processes end to end', () => {
 
   it('runs a run queued behind a running one once that one ends (the control plane’s queued-run sweep)', async () => {
     const created = await stack.api<{ id: string }>('POST', '/api/v1/tasks', {
-      body: { type: 'Echo', targetType: 'Node', targetId: 'e2e-target', payload: { delayMs: 1500 } },
+      body: { type: 'Echo', targetType: 'Service', targetId: 'e2e-target', payload: { delayMs: 1500 } },
     });
     const taskId = created.body.id;
     await stack.waitForStatus(taskId, ['Running']);

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import pino from 'pino';
+import type { AgentHeartbeat } from '@meridian/contracts/messages/agent-heartbeat';
 import type { AgentMessage } from '@meridian/contracts/messages/agent-message';
 import { topology } from '@meridian/contracts/topology';
 import type { Actor } from '@meridian/control-plane/app/actor';
@@ -57,8 +58,14 @@ export function actorOf(
   };
 }
 
-/** A heartbeat envelope as an agent would send it. */
-export function heartbeat(nodeId: string, orgId: string, capacity: number, at: Date): AgentMessage {
+/** A heartbeat envelope as an agent would send it; `extra` adds fields (its servers, handler types). */
+export function heartbeat(
+  nodeId: string,
+  orgId: string,
+  capacity: number,
+  at: Date,
+  extra: Partial<AgentHeartbeat> = {},
+): AgentMessage {
   return {
     messageId: randomUUID(),
     type: 'AgentHeartbeat',
@@ -75,6 +82,7 @@ export function heartbeat(nodeId: string, orgId: string, capacity: number, at: D
       capacity,
       runningExecutions: [],
       labels: { zone: 'test' },
+      ...extra,
     },
   };
 }
@@ -115,7 +123,7 @@ export async function dispatchedExecution(deps: AppDeps) {
     targetType: 'Node',
     targetId: nodeId,
     nodeId,
-    payload: {},
+    payload: { command: ['echo', 'hi'] },
     metadata: {},
   });
   await dispatchPendingTasks(deps, 100);

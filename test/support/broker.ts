@@ -5,7 +5,7 @@ import { topology } from '@meridian/contracts/topology';
 export interface BrokerObjects {
   /** Queue names; defaults to the control plane's queues of the prefix plus those of `nodeIds`. */
   queues?: string[];
-  /** Exchange names; defaults to the three exchanges of the prefix. */
+  /** Exchange names; defaults to the exchanges of the prefix. */
   exchanges?: string[];
   /** Nodes whose work and control queues are deleted along with the defaults. */
   nodeIds?: string[];
@@ -39,6 +39,7 @@ export async function deleteBrokerObjects(
     names.deadLetterExchange,
     names.logsExchange,
     names.liveLogsExchange,
+    names.eventsExchange,
   ];
   const outside = [...queues, ...exchanges].filter((name) => !name.startsWith(`${prefix}.`));
   if (outside.length > 0) {

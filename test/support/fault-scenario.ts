@@ -216,7 +216,7 @@ export async function openScenario(
       return {
         type: 'Command',
         name: `faults ${name}`,
-        targetType: 'Node',
+        targetType: 'Service',
         targetId: 'faults',
         payload: { command: `${script}; echo ${key} >> '${effectsFile}'`, shell: true },
         metadata: { faultKey: key },

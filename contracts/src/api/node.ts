@@ -26,6 +26,11 @@ export const NodeSchema = z.object({
   enrolled: z.boolean(),
   /** When the node was revoked; null while it is not. */
   revokedAt: z.string().nullable(),
+  /**
+   * The task types the node's agent runs, as its heartbeat announced them; null when it never
+   * said (older agents do not).
+   */
+  handlerTypes: z.array(z.string()).nullable().optional(),
 });
 export type Node = z.infer<typeof NodeSchema>;
 

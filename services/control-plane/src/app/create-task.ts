@@ -1,28 +1,45 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { CreateTaskBody, Task } from '@meridian/contracts/api/task';
-import { isValidNodeId } from '@meridian/contracts/topology';
 import { UnprocessableError } from '../domain/errors.js';
 import { canonicalJson, IDEMPOTENCY_KEY_TTL_MS } from '../domain/idempotency-key.js';
 import { priorityRank } from '../domain/node-selection.js';
 import { transition } from '../domain/task-status.js';
 import type { TaskRunEntity } from '../persistence/entities/task-run.entity.js';
 import { TaskEntity } from '../persistence/entities/task.entity.js';
-import { claimIdempotencyKey } from '../persistence/idempotency-keys.js';
+import {
+  claimIdempotencyKey,
+  findStoredResponse,
+  type StoredResponse,
+} from '../persistence/idempotency-keys.js';
 import { toTaskDto } from '../persistence/mappers.js';
 import type { NewTaskEvent } from '../persistence/task-event.writes.js';
 import { insertTaskWithEvents } from '../persistence/task.writes.js';
 import type { Actor } from './actor.js';
 import type { AppDeps } from './app-deps.js';
+import { assignNewServer, placeTask, type Placement } from './place-task.js';
 import { newRun, runEventData, type RunTrigger } from './runs/run-trigger.js';
 
 /**
  * Stores a new task and queues it for dispatch: Created, then Pending, both recorded as events in
- * the same statement. The dispatcher of any replica picks it up when that commits.
+ * the same statement. The dispatcher of any replica picks it up when that commits. Its payload and
+ * target are checked and it is placed first (place-task.ts): a new server's first ServerStart
+ * places the server on its node in the same transaction.
  */
 export async function createTask(deps: AppDeps, actor: Actor, body: CreateTaskBody): Promise<Task> {
-  const { task, run, events } = newTask(deps, actor, body);
-  await insertTaskWithEvents(deps.dataSource, task, run, events);
-  deps.logger.info({ taskId: task.id, correlationId: actor.correlationId, type: task.type }, 'task created');
+  const placement = await placeTask(deps.dataSource, actor.orgId, body);
+  const { task, run, events } = newTask(deps, actor, body, placement);
+  if (placement.kind === 'pinned' && placement.assignServer) {
+    await deps.dataSource.transaction(async (manager) => {
+      await assignNewServer(manager, actor.orgId, body, placement, task.createdAt);
+      await insertTaskWithEvents(manager, task, run, events);
+    });
+  } else {
+    await insertTaskWithEvents(deps.dataSource, task, run, events);
+  }
+  deps.logger.info(
+    { taskId: task.id, correlationId: actor.correlationId, type: task.type, nodeId: task.nodeId },
+    'task created',
+  );
   return toTaskDto(task);
 }
 
@@ -50,9 +67,24 @@ export async function createTaskIdempotently(
   body: CreateTaskBody,
   key: string,
 ): Promise<IdempotentCreation> {
-  const { task, run, events } = newTask(deps, actor, body);
-  const dto = JSON.stringify(toTaskDto(task));
   const requestHash = createHash('sha256').update(canonicalJson(body)).digest('hex');
+  let placement: Placement;
+  try {
+    placement = await placeTask(deps.dataSource, actor.orgId, body);
+  } catch (error) {
+    // Placement depends on the servers' nodes, which change: a repeat of a request that was
+    // placed gets its first answer even when it could not be placed now.
+    if (!(error instanceof UnprocessableError)) throw error;
+    const earlier = await findStoredResponse(
+      deps.dataSource.manager,
+      { orgId: actor.orgId, scope: CREATE_TASK_SCOPE, key },
+      deps.clock.now(),
+    );
+    if (earlier?.requestHash !== requestHash) throw error;
+    return replay(earlier);
+  }
+  const { task, run, events } = newTask(deps, actor, body, placement);
+  const dto = JSON.stringify(toTaskDto(task));
   const stored = await deps.dataSource.transaction(async (manager) => {
     const existing = await claimIdempotencyKey(manager, {
       orgId: actor.orgId,
@@ -66,7 +98,10 @@ export async function createTaskIdempotently(
       createdAt: task.createdAt,
       expiresAt: new Date(task.createdAt.getTime() + IDEMPOTENCY_KEY_TTL_MS),
     });
-    if (!existing) await insertTaskWithEvents(manager, task, run, events);
+    if (!existing) {
+      await assignNewServer(manager, actor.orgId, body, placement, task.createdAt);
+      await insertTaskWithEvents(manager, task, run, events);
+    }
     return existing;
   });
   if (!stored) {
@@ -82,6 +117,10 @@ export async function createTaskIdempotently(
       'Idempotency-Key',
     );
   }
+  return replay(stored);
+}
+
+function replay(stored: StoredResponse): IdempotentCreation {
   const { id } = JSON.parse(stored.body) as Task;
   return { status: stored.status, body: stored.body, taskId: id, replayed: true };
 }
@@ -90,10 +129,8 @@ function newTask(
   deps: AppDeps,
   actor: Actor,
   body: CreateTaskBody,
+  placement: Placement,
 ): { task: TaskEntity; run: TaskRunEntity; events: NewTaskEvent[] } {
-  if (body.nodeId !== undefined && !isValidNodeId(body.nodeId)) {
-    throw new UnprocessableError('nodeId may hold letters, digits, ".", "_" and "-" only', 'nodeId');
-  }
   const now = deps.clock.now();
   const scheduledAt = body.scheduledAt ? new Date(body.scheduledAt) : null;
   const queued = transition('Created', { type: 'Queue' });
@@ -109,7 +146,7 @@ function newTask(
     status: queued.to,
     targetType: body.targetType,
     targetId: body.targetId,
-    nodeId: body.nodeId ?? null,
+    nodeId: placement.nodeId,
     payload: body.payload,
     metadata: body.metadata,
     timeoutSeconds: body.timeoutSeconds ?? deps.defaults.timeoutSeconds,

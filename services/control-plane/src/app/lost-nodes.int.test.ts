@@ -29,9 +29,9 @@ const body = (overrides: Partial<CreateTaskBody> = {}): CreateTaskBody => ({
   type: 'Command',
   name: 'work',
   priority: 'Normal',
-  targetType: 'Node',
+  targetType: 'Service',
   targetId: 'target-1',
-  payload: {},
+  payload: { command: ['echo', 'hi'] },
   metadata: {},
   ...overrides,
 });

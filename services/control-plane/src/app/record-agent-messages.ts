@@ -28,6 +28,7 @@ import type { AppDeps } from './app-deps.js';
 import { lateReportCancel } from './late-report-cancel.js';
 import { recordCommandRejections } from './record-command-rejections.js';
 import { recordHeartbeats } from './record-heartbeats.js';
+import { recordServerReports } from './record-server-reports.js';
 import { anonymously, executionOwners, resolveSenders, type Received } from './resolve-senders.js';
 import { effectsOfLateReport, effectsOfReport, type RowChanges } from './report-effects.js';
 import { maxRetriesReachedEvent } from './retry-events.js';
@@ -58,9 +59,10 @@ export function recordAgentMessages(
  * Applies a batch of agent messages in one transaction. First each message's sender is checked
  * (resolve-senders.ts): a message its sender may not send is `refused` and changes nothing, not
  * even the dedupe table or a sequence. Then: dedupe by messageId, heartbeats upserted (an enrolled
- * node's in its credential's organisation), each execution's reports applied in the order of the
- * agent's sequence numbers with the execution and task rows locked, command refusals recorded.
- * Reports that change nothing are recorded with the reason.
+ * node's in its credential's organisation) with the servers they report (their state changes
+ * queued as events), each execution's reports applied in the order of the agent's sequence
+ * numbers with the execution and task rows locked, command refusals recorded. Reports that change
+ * nothing are recorded with the reason.
  */
 export async function recordReceivedMessages(
   deps: AppDeps,
@@ -95,6 +97,7 @@ export async function recordReceivedMessages(
       }
     });
     const changedNodes = await recordHeartbeats(manager, beats, now, deps.defaults.maxConcurrentTasksPerNode);
+    await recordServerReports(deps, manager, beats, changedNodes, now);
     const heard = await refuseOthersExecutions(manager, about, refused);
     const fresh = await claimMessageIds(
       manager,

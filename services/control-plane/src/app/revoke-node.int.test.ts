@@ -37,7 +37,7 @@ async function taskOn(orgId: string) {
     priority: 'Normal',
     targetType: 'server',
     targetId: 'srv-1',
-    payload: {},
+    payload: { command: ['echo', 'hi'] },
     metadata: {},
   });
   await dispatchPendingTasks(api.deps, 100);

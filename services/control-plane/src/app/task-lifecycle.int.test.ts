@@ -29,7 +29,7 @@ const body = (overrides: Partial<CreateTaskBody> = {}): CreateTaskBody => ({
   type: 'Echo',
   name: 'echo',
   priority: 'Normal',
-  targetType: 'Node',
+  targetType: 'Service',
   targetId: 'target-1',
   payload: {},
   metadata: {},

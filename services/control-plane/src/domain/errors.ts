@@ -44,3 +44,13 @@ export class InvalidFieldError extends DomainError<'validation'> {
     super('validation', `${field} ${reason}`);
   }
 }
+
+/** Several body fields refused at once (a task's payload against its type's schema): a 400 naming each. */
+export class InvalidFieldsError extends DomainError<'validation'> {
+  constructor(
+    /** Each field's path in the request body, e.g. `payload.spec.argv`, and why. */
+    readonly issues: readonly { field: string; message: string }[],
+  ) {
+    super('validation', `invalid ${issues.map((issue) => issue.field).join(', ')}`);
+  }
+}

@@ -2,7 +2,7 @@ import type { ErrorHandler, NotFoundHandler } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { Logger } from 'pino';
 import type { Problem } from '@meridian/contracts/api/problem';
-import { DomainError, InvalidFieldError, UnprocessableError } from '../domain/errors.js';
+import { DomainError, InvalidFieldError, InvalidFieldsError, UnprocessableError } from '../domain/errors.js';
 import { RateLimitedError } from '../domain/rate-limited-error.js';
 import { isTransientDatabaseError } from '../persistence/database-errors.js';
 import { PermissionDeniedError, UnauthenticatedError } from './auth-errors.js';
@@ -56,6 +56,11 @@ export function mapError(error: unknown): MappedError {
     return answer(
       buildProblem('validation', { detail: `invalid ${field}`, errors: [{ field, message: error.reason }] }),
     );
+  }
+  if (error instanceof InvalidFieldsError) {
+    const errors = error.issues.map((issue) => ({ field: `body.${issue.field}`, message: issue.message }));
+    const detail = `invalid ${[...new Set(errors.map((e) => e.field))].join(', ')}`;
+    return answer(buildProblem('validation', { detail, errors }));
   }
   if (error instanceof DomainError) {
     // not_found, conflict, and any other code named like a problem kind (rate_limited → 429).

@@ -45,7 +45,7 @@ async function problemOf(response: Response): Promise<Problem> {
 const taskBody = (overrides: Record<string, unknown> = {}) => ({
   type: 'Echo',
   name: 'echo',
-  targetType: 'Node',
+  targetType: 'Service',
   targetId: 'target-1',
   ...overrides,
 });
@@ -73,7 +73,7 @@ describe('POST /api/v1/tasks refuses what the database cannot store', () => {
   });
 
   it('answers a body nested 10,000 deep with a 400, before parsing it', async () => {
-    const body = `{"type":"Echo","name":"n","targetType":"Node","targetId":"t","payload":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
+    const body = `{"type":"Echo","name":"n","targetType":"Service","targetId":"t","payload":${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}}`;
     const problem = await problemOf(await call('POST', '/tasks', freshOrg(), body));
     expect(problem).toMatchObject({
       type: '/problems/malformed-request',

@@ -31,5 +31,6 @@ describe('the OpenAPI document', () => {
     expect(permissionOf('GET /api/v1/tasks/{id}/events')).toBe('task:read-events');
     expect(permissionOf('GET /api/v1/events')).toBe('task:read-events');
     expect(permissionOf('POST /api/v1/tasks/bulk/trigger')).toBe('task:trigger');
+    expect(permissionOf('GET /api/v1/nodes/{id}/servers')).toBe('node:read');
   });
 });

@@ -1,6 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import { ExecutionListSchema, ExecutionSchema } from '@meridian/contracts/api/execution';
 import { NodeListSchema, NodeSchema } from '@meridian/contracts/api/node';
+import { NodeServerListSchema, NodeServerSchema } from '@meridian/contracts/api/node-server';
 import { ProblemSchema } from '@meridian/contracts/api/problem';
 import {
   CancelTaskBodySchema,
@@ -26,6 +27,12 @@ export const Execution = ExecutionSchema.openapi('Execution');
 export const ExecutionList = ExecutionListSchema.openapi('ExecutionList');
 export const Node = NodeSchema.openapi('Node');
 export const NodeList = NodeListSchema.openapi('NodeList');
+// Rebuilt with this module's `z`: the contract schemas may be created before `@hono/zod-openapi`
+// is loaded (the heartbeat path imports them), and zod 4 gives `.openapi` only to schemas made after.
+export const NodeServer = z.object(NodeServerSchema.shape).openapi('NodeServer');
+export const NodeServerList = z
+  .object({ ...NodeServerListSchema.shape, items: z.array(NodeServer) })
+  .openapi('NodeServerList');
 export const ProblemDocument = ProblemSchema.openapi('Problem');
 
 export const PageQuery = ListTasksQuerySchema.pick({ page: true, limit: true });

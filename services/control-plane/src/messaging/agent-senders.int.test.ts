@@ -92,7 +92,7 @@ async function guestExecution() {
     targetType: 'Node',
     targetId: nodeId,
     nodeId,
-    payload: {},
+    payload: { command: ['echo', 'hi'] },
     metadata: {},
   });
   await dispatchPendingTasks(deps, 100);

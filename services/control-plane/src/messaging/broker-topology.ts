@@ -13,6 +13,8 @@ export function controlPlaneDeclarations(t: Topology) {
     { exchange: t.deadLetterExchange, type: EXCHANGE_TYPES.deadLetter, durable: true },
     { exchange: t.logsExchange, type: EXCHANGE_TYPES.logs, durable: true },
     { exchange: t.liveLogsExchange, type: EXCHANGE_TYPES.liveLogs, durable: true },
+    // Integration events (server.state_changed) leave through the outbox; other services bind to it.
+    { exchange: t.eventsExchange, type: EXCHANGE_TYPES.events, durable: true },
   ];
   const agentEventsQueue = {
     queue: t.agentEventsQueue,

@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import { ExecutionEntity } from './entities/execution.entity.js';
+import { NodeServerEntity } from './entities/node-server.entity.js';
 import { NodeEntity } from './entities/node.entity.js';
 import { OutboxMessageEntity } from './entities/outbox-message.entity.js';
 import { ProcessedMessageEntity } from './entities/processed-message.entity.js';
@@ -18,6 +19,7 @@ import { AddNodeEnrollmentsRevokedBy1795400000008 } from './migrations/0008-add-
 import { CreateTaskRunsAndRateLimits1795400000009 } from './migrations/0009-create-task-runs-and-rate-limits.js';
 import { AllowPausedTasks1795400000010 } from './migrations/0010-allow-paused-tasks.js';
 import { CoverTaskEventIndexes1795400000011 } from './migrations/0011-cover-task-event-indexes.js';
+import { CreateNodeServers1795400000012 } from './migrations/0012-create-node-servers.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -27,6 +29,7 @@ export const ENTITIES = [
   OutboxMessageEntity,
   ProcessedMessageEntity,
   NodeEntity,
+  NodeServerEntity,
 ];
 
 /** In order; never edit one that has been released, add the next. */
@@ -42,6 +45,7 @@ export const MIGRATIONS = [
   CreateTaskRunsAndRateLimits1795400000009,
   AllowPausedTasks1795400000010,
   CoverTaskEventIndexes1795400000011,
+  CreateNodeServers1795400000012,
 ];
 
 export interface DataSourceOptions {

@@ -1,9 +1,11 @@
 import type { Execution } from '@meridian/contracts/api/execution';
 import type { Node } from '@meridian/contracts/api/node';
+import type { NodeServer } from '@meridian/contracts/api/node-server';
 import type { Task } from '@meridian/contracts/api/task';
 import type { TaskEvent } from '@meridian/contracts/api/task-event';
 import { priorityFromRank } from '../domain/node-selection.js';
 import type { ExecutionEntity } from './entities/execution.entity.js';
+import type { NodeServerEntity } from './entities/node-server.entity.js';
 import type { NodeEntity } from './entities/node.entity.js';
 import type { TaskEventEntity } from './entities/task-event.entity.js';
 import type { TaskEntity } from './entities/task.entity.js';
@@ -136,5 +138,21 @@ export function toNodeDto(node: NodeEntity, runningCount: number, online: boolea
     lostAt: iso(node.lostAt),
     enrolled,
     revokedAt: iso(node.revokedAt),
+    handlerTypes: node.handlerTypes,
+  };
+}
+
+export function toNodeServerDto(server: NodeServerEntity): NodeServer {
+  return {
+    serverId: server.serverId,
+    nodeId: server.nodeId,
+    state: server.state,
+    pid: server.pid,
+    startedAt: iso(server.startedAt),
+    lastExitCode: server.lastExitCode,
+    lastExitSignal: server.lastExitSignal,
+    restarts: server.restarts,
+    changedAt: iso(server.changedAt),
+    reportedAt: iso(server.reportedAt),
   };
 }

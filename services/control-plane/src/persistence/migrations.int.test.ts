@@ -46,6 +46,7 @@ describe('migrations on an empty database', () => {
       'node_credentials',
       'node_enrollments',
       'node_events',
+      'node_servers',
       'nodes',
       'outbox',
       'processed_messages',

@@ -116,7 +116,7 @@ async function execution() {
     targetType: 'Node',
     targetId: nodeId,
     nodeId,
-    payload: {},
+    payload: { command: ['echo', 'hi'] },
     metadata: {},
   });
   await dispatchPendingTasks(deps, 100);

@@ -43,7 +43,7 @@ export async function newTask(deps: TestDeps, orgId: string): Promise<TaskRef> {
     type: 'Echo',
     name: 'echo',
     priority: 'Normal',
-    targetType: 'Node',
+    targetType: 'Service',
     targetId: 'target-1',
     payload: {},
     metadata: {},

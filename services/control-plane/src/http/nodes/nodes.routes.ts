@@ -17,7 +17,7 @@ export const listNodesRoute = createRoute({
   },
 });
 
-const NodeIdParams = z.object({
+export const NodeIdParams = z.object({
   id: z
     .string()
     .min(1)

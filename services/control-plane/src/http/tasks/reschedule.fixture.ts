@@ -78,7 +78,7 @@ export async function reschedule(
 export const at = (offsetMs: number): string => new Date(deps.clock.now().getTime() + offsetMs).toISOString();
 
 export async function createTask(org: Org, overrides: Record<string, unknown> = {}): Promise<Task> {
-  const body = { type: 'Echo', targetType: 'Node', targetId: 'target-1', maxRetries: 0, ...overrides };
+  const body = { type: 'Echo', targetType: 'Service', targetId: 'target-1', maxRetries: 0, ...overrides };
   return json<Task>(await call('POST', '/tasks', { orgId: org.orgId, body }), 201);
 }
 

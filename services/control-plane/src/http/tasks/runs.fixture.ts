@@ -62,7 +62,7 @@ export async function json<T>(response: Response, status: number): Promise<T> {
 }
 
 export async function createTask(orgId: string, overrides: Record<string, unknown> = {}): Promise<Task> {
-  const body = { type: 'Echo', targetType: 'Node', targetId: 'target-1', ...overrides };
+  const body = { type: 'Echo', targetType: 'Service', targetId: 'target-1', ...overrides };
   return json<Task>(await call(orgId, 'POST', '/tasks', { body }), 201);
 }
 

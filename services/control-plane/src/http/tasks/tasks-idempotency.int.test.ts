@@ -26,7 +26,7 @@ const freshKey = () => `key-${randomUUID()}`;
 const taskBody = (overrides: Record<string, unknown> = {}) => ({
   type: 'Echo',
   name: 'echo',
-  targetType: 'Node',
+  targetType: 'Service',
   targetId: 'target-1',
   payload: { words: ['a', 'b'], n: 1 },
   ...overrides,
@@ -65,7 +65,7 @@ describe('POST /api/v1/tasks with an idempotency key', () => {
       undefined,
       { 'X-Idempotency-Key': key },
       ` {"payload": {"n": 1, "words": ["a","b"]},
-      "targetId": "target-1", "targetType": "Node", "name": "echo", "type": "Echo"} `,
+      "targetId": "target-1", "targetType": "Service", "name": "echo", "type": "Echo"} `,
     );
     expect(again.status).toBe(201);
     expect(again.headers.get('Idempotent-Replayed')).toBe('true');

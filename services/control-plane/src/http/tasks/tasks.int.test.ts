@@ -58,7 +58,7 @@ async function json<T>(response: Response, status: number): Promise<T> {
 const taskBody = (overrides: Record<string, unknown> = {}) => ({
   type: 'Echo',
   name: 'echo',
-  targetType: 'Node',
+  targetType: 'Service',
   targetId: 'target-1',
   ...overrides,
 });
@@ -138,6 +138,22 @@ describe('POST /api/v1/tasks', () => {
 
   it('accepts seed 004’s own body: no name (the type is used), scheduledAt null', async () => {
     const orgId = freshOrg();
+    const serverId = '123e4567-e89b-12d3-a456-426614174000';
+    const nodeId = `node-${randomUUID().slice(0, 8)}`;
+    // The server is known: a node of the organisation reports it, so its ServerStart goes there.
+    const changedAt = deps.clock.now().toISOString();
+    const servers = [
+      {
+        serverId,
+        state: 'stopped' as const,
+        pid: null,
+        startedAt: null,
+        lastExitCode: 0,
+        restarts: 0,
+        changedAt,
+      },
+    ];
+    await recordAgentMessages(deps, [heartbeat(nodeId, orgId, 2, deps.clock.now(), { servers })]);
     const task = await json<Task>(
       await call('POST', '/tasks', {
         orgId,
@@ -155,6 +171,7 @@ describe('POST /api/v1/tasks', () => {
     );
     expect(task).toMatchObject({
       name: 'ServerStart',
+      nodeId,
       scheduledAt: null,
       status: 'Pending',
       runNumber: 1,

@@ -50,6 +50,11 @@ export const createTaskRoute = createRoute({
   operationId: 'createTask',
   tags: ['Tasks'],
   summary: 'Create a task and queue it for dispatch',
+  description:
+    'The payload of a task type the agent runs is validated with its schema (400 naming ' +
+    "`body.payload.<field>`). A `Server` task goes to the node hosting the server, a new server's " +
+    'first ServerStart to its `nodeId`; a `Node` task to the node `targetId` names (422 naming the ' +
+    'field otherwise). See docs/api/servers.md.',
   security: bearerSecurity,
   ...requiresPermission('task:write'),
   request: { headers: IdempotencyHeaders, body: { required: true, content: json(CreateTaskBody) } },

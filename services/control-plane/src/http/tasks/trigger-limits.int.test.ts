@@ -48,7 +48,7 @@ async function call(app: App, orgId: string, method: string, path: string, body?
 async function newTask(orgId: string): Promise<string> {
   const response = await call(replicas[0]!.app, orgId, 'POST', '/tasks', {
     type: 'Echo',
-    targetType: 'Node',
+    targetType: 'Service',
     targetId: 'target-1',
   });
   expect(response.status).toBe(201);

@@ -17,4 +17,6 @@ export class NodeEntity {
   @Column('timestamptz', { name: 'lost_at', nullable: true }) lostAt!: Date | null;
   /** Set when an admin revoked the node; cleared when it is enrolled again. */
   @Column('timestamptz', { name: 'revoked_at', nullable: true }) revokedAt!: Date | null;
+  /** The task types its agent announced in its last heartbeat that said; null if it never did. */
+  @Column('text', { name: 'handler_types', array: true, nullable: true }) handlerTypes!: string[] | null;
 }
