@@ -71,7 +71,7 @@ describe('agent against a real broker', () => {
     expect(h.reportsOf(command.payload.executionId)).toEqual(['TaskAccepted:0', 'TaskFailed:1']);
     expect(failed).toMatchObject({
       error:
-        'unknown task type "Teleport"; this agent handles: Command, HealthCheck, Echo, ServerStart, ServerStop, ServerRestart, ServerCommand, ServerStatus, ServerLogs',
+        'unknown task type "Teleport"; this agent handles: Command, HealthCheck, Echo, ServerStart, ServerStop, ServerRestart, ServerCommand, ServerStatus, ServerLogs, Backup, Restore, ServerUpdate, ModInstall, FileTransfer, Custom',
       retryable: false,
     });
   });
