@@ -17,6 +17,8 @@ import { useStack } from './stack.js';
 const dataDir = mkdtempSync(join(tmpdir(), 'meridian-e2e-servers-'));
 const scriptDir = mkdtempSync(join(tmpdir(), 'meridian-e2e-game-'));
 const stack = useStack({ agentEnv: { AGENT_DATA_DIR: dataDir } });
+/** Long enough for the script to answer on any machine; the test asserts on what came in it. */
+const COMMAND_WINDOW_MS = 3_000;
 const serverDir = (serverId: string) => join(dataDir, 'servers', serverId);
 
 interface TaskView {
@@ -34,8 +36,15 @@ interface ExecutionView {
 async function run(body: Record<string, unknown>, timeoutMs = 30_000) {
   const created = await stack.api<TaskView & { detail?: string }>('POST', '/api/v1/tasks', { body });
   expect(created.status, JSON.stringify(created.body)).toBe(201);
-  const task = await stack.waitForStatus(created.body.id, ['Completed', 'Failed', 'Timeout', 'Cancelled'], timeoutMs);
-  const executions = await stack.api<{ items: ExecutionView[] }>('GET', `/api/v1/tasks/${created.body.id}/executions`);
+  const task = await stack.waitForStatus(
+    created.body.id,
+    ['Completed', 'Failed', 'Timeout', 'Cancelled'],
+    timeoutMs,
+  );
+  const executions = await stack.api<{ items: ExecutionView[] }>(
+    'GET',
+    `/api/v1/tasks/${created.body.id}/executions`,
+  );
   const execution = executions.body.items.at(-1)!;
   expect(task['status'], JSON.stringify(execution)).toBe('Completed');
   return { task, execution, created: created.body };
@@ -133,13 +142,16 @@ describe('a game server driven through the API, real control plane and agent pro
     const id = 'mc-seed';
     const started = await run(server('ServerStart', id, { spec: spec() }, { nodeId: stack.nodeId }));
     expect(started.created.nodeId).toBe(stack.nodeId);
-    expect(started.execution.result).toMatchObject({ pid: expect.any(Number) });
+    expect(started.execution.result).toMatchObject({ pid: expect.any(Number) as unknown });
     await waitForServerState(id, 'running');
 
-    const said = await run(server('ServerCommand', id, { command: 'say hi', windowMs: 1000 }));
+    const said = await run(server('ServerCommand', id, { command: 'say hi', windowMs: COMMAND_WINDOW_MS }));
     expect(said.execution.result?.['lines']).toContain('[Server] hi');
-    await run(server('ServerCommand', id, { command: 'save', windowMs: 500 }));
-    expect(existsSync(join(serverDir(id), 'world', 'save-1.dat'))).toBe(true);
+    await run(server('ServerCommand', id, { command: 'save', windowMs: 0 }));
+    await waitFor(() => existsSync(join(serverDir(id), 'world', 'save-1.dat')), {
+      timeoutMs: 10_000,
+      description: 'the save command to write its file',
+    });
 
     // No nodeId: the control plane knows the server's node from the heartbeats.
     const stopped = await run(server('ServerStop', id));
@@ -150,8 +162,8 @@ describe('a game server driven through the API, real control plane and agent pro
     const backup = await run(server('Backup', id, { keepLast: 3 }));
     expect(backup.execution.result).toMatchObject({
       location: 'local',
-      sha256: expect.stringMatching(/^[0-9a-f]{64}$/),
-      sizeBytes: expect.any(Number),
+      sha256: expect.stringMatching(/^[0-9a-f]{64}$/) as unknown,
+      sizeBytes: expect.any(Number) as unknown,
     });
 
     const update = await run(server('ServerUpdate', id, { url: files.url, sha256: files.sha256 }));
@@ -213,11 +225,16 @@ describe('a game server driven through the API, real control plane and agent pro
       env: { AGENT_DATA_DIR: dataDir },
     });
 
-    const said = await run(server('ServerCommand', id, { command: 'say still here', windowMs: 1000 }));
+    const said = await run(
+      server('ServerCommand', id, { command: 'say still here', windowMs: COMMAND_WINDOW_MS }),
+    );
     expect(said.execution.result?.['lines']).toContain('[Server] still here');
     const status = await run(server('ServerStatus', id));
     expect(status.execution.result).toMatchObject({ state: 'running', pid });
-    expect((await serversOfNode()).find((item) => item.serverId === id)).toMatchObject({ state: 'running', pid });
+    expect((await serversOfNode()).find((item) => item.serverId === id)).toMatchObject({
+      state: 'running',
+      pid,
+    });
 
     await run(server('ServerStop', id));
     await waitForServerState(id, 'stopped');

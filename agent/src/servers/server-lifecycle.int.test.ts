@@ -27,6 +27,11 @@ it('starts a server (ready line), answers a console command, saves, and stops it
   expect(start.result).toMatchObject({ status: 'completed', result: { pid: expect.any(Number) as unknown } });
   const { pid } = (start.result as { result: { pid: number } }).result;
   expect(start.stdout()).toContain('Done (0.12s)! For help');
+  expect(start.test.events).toEqual([
+    { kind: 'started', pid },
+    { kind: 'progress', percent: 50 },
+    { kind: 'progress', percent: 100 },
+  ]);
   expect(supervisor.snapshot('srv-1')).toMatchObject({ state: 'running', pid });
 
   const say = await run('ServerCommand', 'srv-1', { command: 'say hi', windowMs: COMMAND_WINDOW_MS });
@@ -237,6 +242,9 @@ it('restarts a server with a new spec: the old process gone, a new one ready', a
   });
   const newPid = (restart.result as { result: { pid: number } }).result.pid;
   expect(newPid).not.toBe(oldPid);
+  // The stop takes the first half of the progress, the start the second.
+  const percents = restart.test.events.flatMap((event) => (event.kind === 'progress' ? [event.percent] : []));
+  expect(percents).toEqual([0, 50, 75, 100]);
   expect(isProcessGone(oldPid)).toBe(true);
   expect(supervisor.snapshot('srv-4')).toMatchObject({
     state: 'running',

@@ -40,6 +40,7 @@ export function createServerCommandHandler(supervisor: ServerSupervisor): TaskHa
       try {
         supervisor.writeLine(serverId, ctx.payload.command);
         ctx.started({ pid: known.pid });
+        ctx.reportProgress(0, `sent; collecting its output for ${ctx.payload.windowMs} ms`);
         await windowElapsed(ctx.payload.windowMs, ctx.signal);
       } catch (error) {
         return failed(`could not send the command to server ${serverId}: ${messageOf(error)}`);
@@ -47,6 +48,7 @@ export function createServerCommandHandler(supervisor: ServerSupervisor): TaskHa
         unsubscribe();
       }
       const result: ServerCommandResult = keepLastLines(lines, MAX_COLLECTED_LINES, undefined, dropped);
+      ctx.reportProgress(100, `${result.lines.length} lines`);
       return { status: 'completed', result };
     },
   };

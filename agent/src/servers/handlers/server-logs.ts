@@ -22,6 +22,7 @@ export function createServerLogsHandler(stateDir: string): TaskHandler<ServerLog
         { previous: files.previousConsole, current: files.console },
         ctx.payload.lines,
       );
+      ctx.reportProgress(100, `${result.lines.length} lines${result.truncated ? ' (truncated)' : ''}`);
       return Promise.resolve({ status: 'completed', result });
     },
   };

@@ -19,6 +19,7 @@ export function createServerStatusHandler(supervisor: ServerSupervisor): TaskHan
       if ('failure' in target) return target.failure;
       const { serverId } = target;
       ctx.started();
+      ctx.reportProgress(0, `sampling resource use for ${USAGE_SAMPLE_MS} ms`);
       const usage = await supervisor.usage(serverId, USAGE_SAMPLE_MS);
       const known = supervisor.snapshot(serverId);
       const startedAt = known?.startedAt ?? null;
@@ -35,6 +36,7 @@ export function createServerStatusHandler(supervisor: ServerSupervisor): TaskHan
         rssBytes: usage?.rssBytes ?? null,
         processes: usage?.processes ?? null,
       };
+      ctx.reportProgress(100, result.state);
       return { status: 'completed', result };
     },
   };

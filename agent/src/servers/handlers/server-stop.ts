@@ -2,6 +2,7 @@ import { ServerStopPayloadSchema, type ServerStopPayload } from '@meridian/contr
 import type { HandlerContext, HandlerResult, TaskHandler } from '../../handlers/handler.js';
 import type { ServerSupervisor } from '../server-supervisor.js';
 import { failed, targetServerOf } from './server-target.js';
+import { progressWithin, type StepProgress } from './progress-range.js';
 
 /**
  * `ServerStop`: the spec's graceful method (unless `gracefulShutdown: false`), SIGTERM after the
@@ -29,10 +30,13 @@ export async function stopServer(
   supervisor: ServerSupervisor,
   serverId: string,
   options: { gracefulShutdown: boolean; timeoutSeconds?: number | undefined },
+  progress: StepProgress = progressWithin(ctx),
 ): Promise<HandlerResult> {
   const known = supervisor.snapshot(serverId);
   const pid = known?.pid ?? undefined;
   ctx.started(pid === undefined ? undefined : { pid });
+  if (pid !== undefined)
+    progress(0, options.gracefulShutdown ? 'stopping: its graceful stop method first' : 'stopping: SIGTERM');
   // What it prints while it stops goes to the live log.
   const unsubscribe = known
     ? supervisor.subscribe(serverId, (line) => ctx.output.stdout.append(`${line}\n`))
@@ -49,5 +53,6 @@ export async function stopServer(
     .finally(unsubscribe);
   if (!outcome) return failed(`the stop of server ${serverId} was aborted before it exited`, true);
   ctx.logger.info({ serverId, ...outcome }, 'server stopped');
+  progress(100, `stopped (${outcome.stoppedBy})`);
   return { status: 'completed', result: outcome };
 }

@@ -3,6 +3,7 @@ import { gracePeriodOf, readAbortReason } from '../../abort-reason.js';
 import type { HandlerContext, HandlerResult } from '../../handlers/handler.js';
 import type { ServerSupervisor } from '../server-supervisor.js';
 import { failed, messageOf, withOutput } from './server-target.js';
+import { progressWithin, type StepProgress } from './progress-range.js';
 
 /** Lines of output kept for the error of a start that failed. */
 const TAIL_LINES = 20;
@@ -19,6 +20,7 @@ export async function startServer(
   supervisor: ServerSupervisor,
   serverId: string,
   payloadSpec: ServerSpec | undefined,
+  progress: StepProgress = progressWithin(ctx),
 ): Promise<HandlerResult> {
   const known = supervisor.snapshot(serverId);
   if (supervisor.isRunning(serverId)) {
@@ -44,11 +46,18 @@ export async function startServer(
     // The pid without its start time: the runner then does not journal the server as the task's
     // program (a restarted agent would adopt it as one and kill it at its end); the supervisor adopts it.
     ctx.started({ pid: process.pid });
+    progress(
+      spec.readyPattern ? 50 : 90,
+      spec.readyPattern
+        ? `started (pid ${process.pid}); waiting for its ready line`
+        : `started (pid ${process.pid})`,
+    );
     ctx.logger.info({ serverId, pid: process.pid }, 'server started: waiting for its ready line');
     const timeoutMs = spec.readyTimeoutSeconds * 1000;
     const outcome = await supervisor.waitForReady(serverId, process.pid, ctx.signal, timeoutMs);
     switch (outcome) {
       case 'ready':
+        progress(100, 'ready');
         return {
           status: 'completed',
           result: {
