@@ -95,7 +95,10 @@ describe('kill -9 of the control plane mid-run and mid-POST-burst', () => {
           'clients that gave up': stats.gaveUp.length,
         },
       );
-      expect({ ...zeroTargets(figures), duplicateTasks }, JSON.stringify(figures.statuses)).toEqual({
+      expect(
+        { ...zeroTargets(figures), duplicateTasks },
+        JSON.stringify({ statuses: figures.statuses, duplicates: tally.duplicateHistories }),
+      ).toEqual({
         ...ZEROS,
         duplicateTasks: 0,
       });

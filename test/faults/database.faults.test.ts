@@ -54,7 +54,10 @@ describe('PostgreSQL stopped (immediate) mid-run', () => {
           'log chunks dead-lettered': deadLetters.logs,
         },
       );
-      expect({ ...zeroTargets(figures), deadLetters }, JSON.stringify(figures.statuses)).toEqual({
+      expect(
+        { ...zeroTargets(figures), deadLetters },
+        JSON.stringify({ statuses: figures.statuses, duplicates: tally.duplicateHistories }),
+      ).toEqual({
         ...ZEROS,
         deadLetters: { agentEvents: 0, logs: 0 },
       });

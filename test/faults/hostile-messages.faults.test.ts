@@ -157,7 +157,7 @@ describe('10,000 hostile messages with 200 real tasks among them', () => {
         );
         expect(
           { ...zeroTargets(figures), published, drained, createFailures: created.failed, alive, readyz },
-          JSON.stringify(figures.statuses),
+          JSON.stringify({ statuses: figures.statuses, duplicates: tally.duplicateHistories }),
         ).toEqual({
           ...ZEROS,
           published: HOSTILE,

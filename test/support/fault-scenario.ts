@@ -52,6 +52,8 @@ export interface Tally {
   /** Tasks in a final state other than Completed. */
   wrongFinalStates: number;
   statuses: Record<string, number>;
+  /** For the first tasks whose effect ran more than once: their events, to say why. */
+  duplicateHistories: string[];
 }
 
 export interface Scenario {
@@ -292,6 +294,15 @@ export async function openScenario(
       const statuses = countBy(rows.map((row) => row.status));
       let duplicatedEffects = 0;
       for (const count of effects.values()) duplicatedEffects += Math.max(0, count - 1);
+      const duplicatedIds = rows
+        .filter((row) => row.key !== null && (effects.get(row.key) ?? 0) > 1)
+        .slice(0, 3)
+        .map((row) => row.id);
+      const { rows: histories } = await db.query<{ id: string; history: string }>(
+        `SELECT task_id AS id, string_agg(type || coalesce(' ' || (data->>'reason'), '') || coalesce(' ' || (data->>'error'), ''), ' → ' ORDER BY occurred_at, id) AS history
+           FROM task_events WHERE task_id = ANY($1::uuid[]) GROUP BY task_id`,
+        [duplicatedIds],
+      );
       return {
         tasks: expectedKeys.length,
         lost: expectedKeys.filter((key) => !effects.has(key)).length,
@@ -301,6 +312,7 @@ export async function openScenario(
           (row) => FINAL_STATUSES.includes(row.status) && row.status !== 'Completed',
         ).length,
         statuses,
+        duplicateHistories: histories.map((row) => `${row.id}: ${row.history}`),
       };
     },
     problems(limit = 5) {

@@ -40,7 +40,8 @@ import { runMigrations } from './persistence/migrate.js';
 import { NotificationListener } from './persistence/notification-listener.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
 import { createCredentialsSync } from './scheduler/credentials-sync.js';
-import { createLostNodeSweep } from './scheduler/lost-node-sweep.js';
+import { createLostNodeSweep, isCaughtUp } from './scheduler/lost-node-sweep.js';
+import { readyMessages } from './messaging/queue-backlog.js';
 import { createQueuedRunSweep } from './scheduler/queued-run-sweep.js';
 import { createScheduleLoops } from './scheduler/schedule-loops.js';
 import { WorkLoop } from './scheduler/work-loop.js';
@@ -133,18 +134,30 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     pass: () => dispatchPendingTasks(deps, config.DISPATCH_BATCH_SIZE),
   });
   const queuedRunSweep = createQueuedRunSweep(deps, config.POLL_INTERVAL_MS);
+  // Reports and heartbeats still queued may be the very ones a silence verdict would miss.
+  const agentEventsCaughtUp = async () =>
+    isCaughtUp(await readyMessages(connection, topology.agentEventsQueue), config.CONSUMER_PREFETCH);
   const deadlineSweep = new WorkLoop({
     name: 'deadline-sweep',
     batchSize: 100,
     intervalMs: 5000,
     logger,
-    pass: () => expireOverdueExecutions(deps, 100),
+    pass: async () => {
+      if (await agentEventsCaughtUp()) return expireOverdueExecutions(deps, 100);
+      logger.info('deadline sweep postponed: agent events are queued unread');
+      return 0;
+    },
   });
   // Heartbeats reach this replica only while its agent-events consumer consumes and applies them
-  // (called from the sweep's passes, which start after the consumer below exists).
+  // (called from the sweep's passes, which start after the consumer below exists), and have all
+  // been read only when the queue is not backed up.
   const lostNodeSweep = createLostNodeSweep(
     deps,
-    () => connection.ready && consumers.isConsuming('agent-events') && agentEvents.waitingForDatabase() === 0,
+    async () =>
+      connection.ready &&
+      consumers.isConsuming('agent-events') &&
+      agentEvents.waitingForDatabase() === 0 &&
+      (await agentEventsCaughtUp()),
   );
   const retention = new WorkLoop({
     name: 'retention',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { HearingWindow, lostNodeSweepIntervalMs } from './lost-node-sweep.js';
+import { HearingWindow, isCaughtUp, lostNodeSweepIntervalMs } from './lost-node-sweep.js';
 
 describe('lostNodeSweepIntervalMs', () => {
   it.each([
@@ -46,5 +46,17 @@ describe('HearingWindow', () => {
       if (failedBefore) window.interrupted();
       expect(window.check(at, connected)).toBe(expected);
     }
+  });
+});
+
+describe('isCaughtUp', () => {
+  it.each([
+    [0, 100, true],
+    [100, 100, true],
+    [101, 100, false],
+    [10_000, 100, false],
+    [undefined, 100, false],
+  ])('%s messages ready with a prefetch of %i → caught up: %s', (ready, prefetch, caughtUp) => {
+    expect(isCaughtUp(ready, prefetch)).toBe(caughtUp);
   });
 });

@@ -43,10 +43,21 @@ export class HearingWindow {
 }
 
 /**
- * The work loop that declares silent nodes lost and gives up their executions (every replica
- * runs one). `isBrokerConnected` tells whether heartbeats can reach this replica at all.
+ * Whether the agent-events queue holds no more than what its consumers take in one go: the
+ * heartbeats and reports agents sent have been read (or are being applied). A longer queue (a
+ * flood of messages, a control plane short of CPU) means a node's silence, or an execution's
+ * missing end report, may only be waiting in it: verdicts that would act on silence wait too.
+ * Unknown (the broker cannot say) counts as not caught up.
  */
-export function createLostNodeSweep(deps: AppDeps, isBrokerConnected: () => boolean): WorkLoop {
+export function isCaughtUp(readyMessages: number | undefined, prefetch: number): boolean {
+  return readyMessages !== undefined && readyMessages <= prefetch;
+}
+
+/**
+ * The work loop that declares silent nodes lost and gives up their executions (every replica
+ * runs one). `isHearing` tells whether heartbeats reach this replica and have all been read.
+ */
+export function createLostNodeSweep(deps: AppDeps, isHearing: () => Promise<boolean>): WorkLoop {
   const window = new HearingWindow(deps.defaults.nodeLostAfterSeconds * 1000, deps.clock.now().getTime());
   return new WorkLoop({
     name: 'lost-node-sweep',
@@ -54,7 +65,7 @@ export function createLostNodeSweep(deps: AppDeps, isBrokerConnected: () => bool
     intervalMs: lostNodeSweepIntervalMs(deps.defaults.nodeLostAfterSeconds),
     logger: deps.logger,
     pass: async () => {
-      const markLost = window.check(deps.clock.now().getTime(), isBrokerConnected());
+      const markLost = window.check(deps.clock.now().getTime(), await isHearing());
       try {
         return await giveUpLostNodes(deps, BATCH_SIZE, { markLost });
       } catch (error) {
