@@ -6,7 +6,7 @@ const LONDON = 'Europe/London';
 const iso = (dates: Date[]) => dates.map((date) => date.toISOString());
 
 /*
- * The occurrences the recurring loop fires, walked backwards from now. 2026: New York springs
+ * The occurrences the recurring loop fires. 2026: New York springs
  * forward on 8 March 02:00 EST (07:00Z) and falls back on 1 November 02:00 EDT (06:00Z); London
  * springs forward on 29 March 01:00 GMT (01:00Z) and falls back on 25 October 02:00 BST (01:00Z).
  */
@@ -17,7 +17,7 @@ describe('dueOccurrences across DST changes: the rule of docs/workflows.md', () 
       'NY 02:30 on the spring-forward night → 03:30 EDT',
       '30 2 * * *',
       NY,
-      '2026-03-07T00:00:00Z',
+      '2026-03-07T07:30:00Z',
       '2026-03-09T00:00:00Z',
       ['2026-03-07T07:30:00.000Z', '2026-03-08T07:30:00.000Z'],
     ],
@@ -25,7 +25,7 @@ describe('dueOccurrences across DST changes: the rule of docs/workflows.md', () 
       'London 01:30 on the spring-forward night → 02:30 BST',
       '30 1 * * *',
       LONDON,
-      '2026-03-28T00:00:00Z',
+      '2026-03-28T01:30:00Z',
       '2026-03-30T00:00:00Z',
       ['2026-03-28T01:30:00.000Z', '2026-03-29T01:30:00.000Z'],
     ],
@@ -34,7 +34,7 @@ describe('dueOccurrences across DST changes: the rule of docs/workflows.md', () 
       'NY 01:30 on the fall-back night → once, 01:30 EDT',
       '30 1 * * *',
       NY,
-      '2026-10-31T00:00:00Z',
+      '2026-10-31T05:30:00Z',
       '2026-11-02T00:00:00Z',
       ['2026-10-31T05:30:00.000Z', '2026-11-01T05:30:00.000Z'],
     ],
@@ -42,7 +42,7 @@ describe('dueOccurrences across DST changes: the rule of docs/workflows.md', () 
       'London 01:30 on the fall-back night → once, 01:30 BST',
       '30 1 * * *',
       LONDON,
-      '2026-10-24T00:00:00Z',
+      '2026-10-24T00:30:00Z',
       '2026-10-26T00:00:00Z',
       ['2026-10-24T00:30:00.000Z', '2026-10-25T00:30:00.000Z'],
     ],
@@ -75,6 +75,14 @@ describe('dueOccurrences across DST changes: the rule of docs/workflows.md', () 
 });
 
 describe('dueOccurrences', () => {
+  it('finds an occurrence a spring-forward moved, once its time has come', () => {
+    const due = dueOccurrences(
+      { expression: '30 2 * * *', timezone: NY },
+      { from: new Date('2026-03-08T07:30:00Z'), now: new Date('2026-03-08T07:30:10Z'), missedLimit: 100 },
+    );
+    expect(iso(due.onTime)).toEqual(['2026-03-08T07:30:00.000Z']);
+  });
+
   const hourly = { expression: '0 * * * *', timezone: 'UTC' };
   const at = (value: string) => new Date(value);
 

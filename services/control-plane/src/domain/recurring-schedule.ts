@@ -16,7 +16,7 @@ export interface DueOccurrences {
 }
 
 /**
- * The occurrences of a schedule from `from` (its stored next run, inclusive) through `now`, split
+ * The occurrences of a schedule from `from` (its stored next run: an occurrence) through `now`, split
  * into on time and missed. They are those of `nextOccurrence` (cron-schedule.ts, with its DST
  * rules), walked forwards; the walk starts no earlier than needed for the latest `missedLimit`
  * missed ones, so its length is bounded however long the downtime was.
@@ -30,9 +30,11 @@ export function dueOccurrences(
   const onTime: Date[] = [];
   const missed: Date[] = [];
   if (from > now) return { onTime, missed };
+  // The walk starts at an occurrence and takes each next one from there: `next()` from a moment
+  // just before an occurrence moved by a spring-forward would not find it (the gap has passed).
   const start = walkStart(spec, from, graceStart, missedLimit);
-  const walk = walker(spec, new Date(start.getTime() - 1), 'next');
-  for (let at = walk(); at !== null && at <= now; at = walk()) {
+  const walk = walker(spec, start, 'next');
+  for (let at: Date | null = start; at !== null && at <= now; at = walk()) {
     if (at >= graceStart) {
       onTime.push(at);
     } else {
