@@ -125,11 +125,16 @@ function replay(stored: StoredResponse): IdempotentCreation {
   return { status: stored.status, body: stored.body, taskId: id, replayed: true };
 }
 
-function newTask(
+/**
+ * A new task's row, first run and first events, as POST /tasks creates them. `trigger` is what
+ * starts its first run: the API call by default, an occurrence for a recurring task.
+ */
+export function newTask(
   deps: AppDeps,
   actor: Actor,
   body: CreateTaskBody,
   placement: Placement,
+  trigger: RunTrigger = apiTrigger(actor),
 ): { task: TaskEntity; run: TaskRunEntity; events: NewTaskEvent[] } {
   const now = deps.clock.now();
   const scheduledAt = body.scheduledAt ? new Date(body.scheduledAt) : null;
@@ -167,7 +172,7 @@ function newTask(
     completedAt: null,
     currentRunId: null,
     runCount: 0,
-    triggerType: 'api',
+    triggerType: trigger.type,
     queuedRunCount: 0,
     nextExecutionId: null,
     schedule: null,
@@ -176,18 +181,10 @@ function newTask(
     pausedAt: null,
     pauseRequestedAt: null,
   } satisfies TaskEntity);
-  // The creation is the task's first run, triggered by the API call.
-  const trigger: RunTrigger = {
-    type: 'api',
-    context: {},
-    reason: null,
-    actor: `user:${actor.userId}`,
-    correlationId: actor.correlationId,
-  };
   const run = newRun(task, trigger, 'current', task.runAfter, now);
   Object.assign(task, { currentRunId: run.id, runCount: 1, nextExecutionId: run.firstExecutionId });
 
-  const common = { orgId: task.orgId, taskId: task.id, actor: `user:${actor.userId}`, occurredAt: now };
+  const common = { orgId: task.orgId, taskId: task.id, actor: trigger.actor, occurredAt: now };
   const events: NewTaskEvent[] = [
     { ...common, type: 'TaskCreated', toStatus: 'Created', correlationId: actor.correlationId },
     {
@@ -201,4 +198,15 @@ function newTask(
     },
   ];
   return { task, run, events };
+}
+
+/** The creation by POST /tasks is the task's first run, triggered by the API call. */
+function apiTrigger(actor: Actor): RunTrigger {
+  return {
+    type: 'api',
+    context: {},
+    reason: null,
+    actor: `user:${actor.userId}`,
+    correlationId: actor.correlationId,
+  };
 }

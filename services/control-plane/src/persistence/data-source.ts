@@ -5,6 +5,7 @@ import { NodeServerEntity } from './entities/node-server.entity.js';
 import { NodeEntity } from './entities/node.entity.js';
 import { OutboxMessageEntity } from './entities/outbox-message.entity.js';
 import { ProcessedMessageEntity } from './entities/processed-message.entity.js';
+import { RecurringTaskEntity } from './entities/recurring-task.entity.js';
 import { TaskEventEntity } from './entities/task-event.entity.js';
 import { TaskRunEntity } from './entities/task-run.entity.js';
 import { TaskEntity } from './entities/task.entity.js';
@@ -20,6 +21,7 @@ import { CreateTaskRunsAndRateLimits1795400000009 } from './migrations/0009-crea
 import { AllowPausedTasks1795400000010 } from './migrations/0010-allow-paused-tasks.js';
 import { CoverTaskEventIndexes1795400000011 } from './migrations/0011-cover-task-event-indexes.js';
 import { CreateNodeServers1795400000012 } from './migrations/0012-create-node-servers.js';
+import { CreateRecurringTasks1795400000014 } from './migrations/0014-create-recurring-tasks.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -30,6 +32,7 @@ export const ENTITIES = [
   ProcessedMessageEntity,
   NodeEntity,
   NodeServerEntity,
+  RecurringTaskEntity,
 ];
 
 /** In order; never edit one that has been released, add the next. */
@@ -46,6 +49,7 @@ export const MIGRATIONS = [
   AllowPausedTasks1795400000010,
   CoverTaskEventIndexes1795400000011,
   CreateNodeServers1795400000012,
+  CreateRecurringTasks1795400000014,
 ];
 
 export interface DataSourceOptions {

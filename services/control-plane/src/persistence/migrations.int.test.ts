@@ -51,6 +51,8 @@ describe('migrations on an empty database', () => {
       'outbox',
       'processed_messages',
       'rate_limit_windows',
+      'recurring_occurrences',
+      'recurring_tasks',
       'schema_migrations',
       'task_events',
       'task_runs',
