@@ -2,8 +2,8 @@ import { z } from 'zod';
 import { INT4_MAX } from '../storable.js';
 import { CreateTaskBodySchema, TaskStatusSchema } from './task.js';
 
-/** Most tasks (steps) one batch may hold; compensations are not counted. */
-export const BATCH_MAX_TASKS = 500;
+/** Most tasks (steps) one batch may hold, compensations not counted; checked with the DAG (a 400 naming `body.tasks`). */
+const BATCH_MAX_TASKS = 500;
 /** Most compensation tasks one step may name in `onFailure`. */
 export const BATCH_MAX_COMPENSATIONS = 10;
 

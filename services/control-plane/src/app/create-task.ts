@@ -125,7 +125,8 @@ function replay(stored: StoredResponse): IdempotentCreation {
   return { status: stored.status, body: stored.body, taskId: id, replayed: true };
 }
 
-function newTask(
+/** The rows of a new task (Pending, with its first run and events) before they are stored; batches reuse it. */
+export function newTask(
   deps: AppDeps,
   actor: Actor,
   body: CreateTaskBody,

@@ -4,6 +4,9 @@
  * Pure: the caller says which external ids exist.
  */
 
+/** Most steps one batch may hold (compensations not counted). */
+export const BATCH_MAX_TASKS = 500;
+
 export interface DagStep {
   name: string;
   dependsOn: readonly string[];

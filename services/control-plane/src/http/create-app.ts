@@ -21,6 +21,7 @@ import { requestLog } from './request-log.js';
 import { createRescheduleRouter } from './tasks/reschedule.handlers.js';
 import { createTaskRouter } from './tasks/tasks.handlers.js';
 import { createBulkRouter } from './bulk/bulk.handlers.js';
+import { createBatchRouter } from './batches/batches.handlers.js';
 import { validationHook } from './validation-hook.js';
 
 export interface HttpDeps {
@@ -70,9 +71,10 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
     }),
     jsonDepthLimit(),
   );
-  // Bulk and executions first: `/tasks/bulk/…` and `/tasks/executions/{executionId}` must not be
-  // taken for `/tasks/{id}/…`.
+  // Bulk, batches and executions first: `/tasks/bulk/…`, `/tasks/batches/…` and
+  // `/tasks/executions/{executionId}` must not be taken for `/tasks/{id}/…`.
   app.route('/api/v1', createBulkRouter(deps.app));
+  app.route('/api/v1', createBatchRouter(deps.app));
   app.route('/api/v1', createExecutionRouter(deps.app));
   app.route('/api/v1', createTaskRouter(deps.app));
   app.route('/api/v1', createRescheduleRouter(deps.app));
