@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestAppDeps } from '../../../../../test/support/app-deps.js';
 import type { AppDeps } from '../../app/app-deps.js';
 import { recordAgentMessages } from '../../app/record-agent-messages.js';
-import { deps, dispatch, eventsOf, freshOrg, taskRow, useRunsFixture } from '../tasks/runs.fixture.js';
+import { call, deps, dispatch, eventsOf, freshOrg, taskRow, useRunsFixture } from '../tasks/runs.fixture.js';
 import {
   advance,
   batchEvents,
@@ -229,5 +229,34 @@ describe('compensations', () => {
       status: 'Failed',
       failedCompensations: ['b/onFailure[0]'],
     });
+  });
+});
+
+describe('ends written by others', () => {
+  it('treats a user’s cancel of a running step as its failure', async () => {
+    const { orgId } = await freshOrg();
+    const batch = await createBatch(orgId, {
+      tasks: [step('a', [], { onFailure: [undo('undo-a')] }), step('b', ['a']), step('c', ['b'])],
+    });
+    await dispatch();
+    await end(taskOf(batch, 'a').taskId);
+    await advance();
+    const cancel = await call(orgId, 'DELETE', `/tasks/${taskOf(batch, 'b').taskId}`);
+    expect(cancel.status).toBe(200);
+    await advance();
+    expect(await statuses(orgId, batch.id)).toEqual({
+      a: 'Completed',
+      b: 'Cancelled',
+      c: 'Cancelled',
+      'a/onFailure[0]': 'Pending',
+    });
+    expect((await getBatch(orgId, batch.id)).status).toBe('Compensating');
+  });
+
+  it('keeps batch_events append-only', async () => {
+    const { orgId } = await freshOrg();
+    await createBatch(orgId, { tasks: [step('a')] });
+    await expect(deps.dataSource.query(`UPDATE batch_events SET type = 'x'`)).rejects.toThrow(/append-only/);
+    await expect(deps.dataSource.query(`DELETE FROM batch_events`)).rejects.toThrow(/append-only/);
   });
 });
