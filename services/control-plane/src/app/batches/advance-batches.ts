@@ -35,26 +35,48 @@ export async function advanceBatches(deps: AppDeps, limit: number): Promise<numb
  * it and leaves the wake-ups for the next pass.
  */
 async function advanceOneBatch(deps: AppDeps): Promise<boolean> {
-  return deps.dataSource.transaction(async (manager) => {
-    const [claimed] = await manager.query<{ id: string; batch_id: string }[]>(
-      `SELECT id::text, batch_id FROM batch_wakeups ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
-    );
-    if (!claimed) return false;
-    const batch = await findBatch(manager, claimed.batch_id, null, true);
-    const wakeups = await manager.query<{ task_id: string | null }[]>(
-      `WITH taken AS (
-         DELETE FROM batch_wakeups WHERE id IN (
-           SELECT id FROM batch_wakeups WHERE batch_id = $1 FOR UPDATE SKIP LOCKED)
-         RETURNING task_id)
-       SELECT task_id FROM taken`,
-      [claimed.batch_id],
-    );
-    // The claimed row is locked by this transaction, so the DELETE took it too.
-    if (!batch) return true;
-    const finished = wakeups.flatMap((wakeup) => (wakeup.task_id ? [wakeup.task_id] : []));
-    await advanceBatch(deps, manager, batch, [...new Set(finished)]);
-    return true;
-  });
+  let batchId: string | null = null;
+  try {
+    return await deps.dataSource.transaction(async (manager) => {
+      const [claimed] = await manager.query<{ id: string; batch_id: string }[]>(
+        `SELECT id::text, batch_id FROM batch_wakeups ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED`,
+      );
+      if (!claimed) return false;
+      batchId = claimed.batch_id;
+      const batch = await findBatch(manager, claimed.batch_id, null, true);
+      const wakeups = await manager.query<{ task_id: string | null }[]>(
+        `WITH taken AS (
+           DELETE FROM batch_wakeups WHERE id IN (
+             SELECT id FROM batch_wakeups WHERE batch_id = $1 FOR UPDATE SKIP LOCKED)
+           RETURNING task_id)
+         SELECT task_id FROM taken`,
+        [claimed.batch_id],
+      );
+      // The claimed row is locked by this transaction, so the DELETE took it too.
+      if (!batch) return true;
+      const finished = wakeups.flatMap((wakeup) => (wakeup.task_id ? [wakeup.task_id] : []));
+      await advanceBatch(deps, manager, batch, [...new Set(finished)]);
+      return true;
+    });
+  } catch (error) {
+    if (batchId === null) throw error;
+    // Its wake-ups go to the back of the queue, so that one batch that cannot be advanced does not
+    // hold up the others; the pass ends, and the next one (a NOTIFY or the safety poll) retries.
+    deps.logger.error({ err: error, batchId }, 'batch could not be advanced; retried later');
+    await requeueWakeups(deps, batchId);
+    return false;
+  }
+}
+
+async function requeueWakeups(deps: AppDeps, batchId: string): Promise<void> {
+  await deps.dataSource.query(
+    `WITH moved AS (
+       DELETE FROM batch_wakeups WHERE id IN (
+         SELECT id FROM batch_wakeups WHERE batch_id = $1 FOR UPDATE SKIP LOCKED)
+       RETURNING batch_id, task_id, status)
+     INSERT INTO batch_wakeups (batch_id, task_id, status) SELECT batch_id, task_id, status FROM moved`,
+    [batchId],
+  );
 }
 
 async function advanceBatch(

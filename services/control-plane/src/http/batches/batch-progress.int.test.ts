@@ -260,3 +260,34 @@ describe('ends written by others', () => {
     await expect(deps.dataSource.query(`DELETE FROM batch_events`)).rejects.toThrow(/append-only/);
   });
 });
+
+describe('a batch that cannot be advanced', () => {
+  it('does not hold up the others, and is advanced once it can be', async () => {
+    const { orgId } = await freshOrg();
+    const stuck = await createBatch(orgId, { tasks: [step('a'), step('b', ['a'])] });
+    const fine = await createBatch(orgId, { tasks: [step('a'), step('b', ['a'])] });
+    const blocked = taskOf(stuck, 'b').taskId;
+    // Stands for a bug or a fault that fails every attempt at this one batch.
+    const trigger = `refuse_${blocked.replaceAll('-', '_')}`;
+    await deps.dataSource.query(`
+      CREATE FUNCTION ${trigger}() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN RAISE EXCEPTION 'refused for the test'; END $$`);
+    await deps.dataSource.query(`
+      CREATE TRIGGER ${trigger} BEFORE UPDATE ON tasks FOR EACH ROW
+      WHEN (OLD.id = '${blocked}') EXECUTE FUNCTION ${trigger}()`);
+    try {
+      await dispatch();
+      await end(taskOf(stuck, 'a').taskId);
+      await end(taskOf(fine, 'a').taskId);
+      await advance();
+      await advance();
+      expect(await statuses(orgId, fine.id)).toMatchObject({ b: 'Pending' });
+      expect(await statuses(orgId, stuck.id)).toMatchObject({ b: 'Created' });
+    } finally {
+      await deps.dataSource.query(`DROP TRIGGER ${trigger} ON tasks`);
+      await deps.dataSource.query(`DROP FUNCTION ${trigger}()`);
+    }
+    await advance();
+    expect(await statuses(orgId, stuck.id)).toMatchObject({ b: 'Pending' });
+  });
+});
