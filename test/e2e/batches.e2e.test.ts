@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startControlPlane } from '../support/processes.js';
 import { waitFor } from '../support/test-context.js';
 import { commandTask, useStack } from './stack.js';
 
@@ -144,5 +145,37 @@ describe('batches with the real processes', () => {
     expect(body.items.map((event) => event.type)).toEqual(
       expect.arrayContaining(['StepCompleted', 'NoViableSteps', 'CompensationStarted', 'BatchFailed']),
     );
+  });
+
+  it('releases each dependent exactly once with two control-plane replicas', async () => {
+    // Both replicas hear every wake-up and race for it.
+    const replica = await startControlPlane({
+      databaseUrl: stack.databaseUrl,
+      amqpUrl: stack.amqpUrl,
+      prefix: stack.prefix,
+      env: { POLL_INTERVAL_MS: '200' },
+    });
+    try {
+      const fanOut = Array.from({ length: 20 }, (_, index) =>
+        logging(`leaf-${index}`, { dependsOn: ['root'] }),
+      );
+      const batch = await createBatch({
+        tasks: [logging('root'), ...fanOut, logging('last', { dependsOn: fanOut.map((t) => t.name) })],
+      });
+      const done = await waitForBatch(batch.id, ['Completed', 'Failed', 'Compensated']);
+      expect(done.status).toBe('Completed');
+      expect(logLines()).toHaveLength(22);
+      const { rows } = await stack.db.query<{ task_id: string; queued: string; executions: string }>(
+        `SELECT t.id AS task_id,
+                (SELECT count(*) FROM task_events e WHERE e.task_id = t.id AND e.type = 'TaskQueued')::text AS queued,
+                (SELECT count(*) FROM executions x WHERE x.task_id = t.id)::text AS executions
+           FROM tasks t WHERE t.batch_id = $1`,
+        [batch.id],
+      );
+      expect(rows).toHaveLength(22);
+      for (const row of rows) expect([row.queued, row.executions], row.task_id).toEqual(['1', '1']);
+    } finally {
+      await replica.stop();
+    }
   });
 });
