@@ -38,7 +38,9 @@ import { startOutboxRelay } from './messaging/start-outbox-relay.js';
 import { createDataSource } from './persistence/data-source.js';
 import { runMigrations } from './persistence/migrate.js';
 import { NotificationListener } from './persistence/notification-listener.js';
+import { BATCH_WAKEUP_CHANNEL } from './persistence/batch.writes.js';
 import { DISPATCH_CHANNEL, OUTBOX_CHANNEL } from './persistence/outbox.writes.js';
+import { createBatchWorker } from './scheduler/batch-worker.js';
 import { createCredentialsSync } from './scheduler/credentials-sync.js';
 import { createLostNodeSweep, isCaughtUp } from './scheduler/lost-node-sweep.js';
 import { readyMessages } from './messaging/queue-backlog.js';
@@ -167,6 +169,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
     pass: () => purgeExpiredRecords(deps, config.CLEANUP_RETENTION_DAYS, 1000),
   });
   const scheduleLoops = createScheduleLoops(deps, config.POLL_INTERVAL_MS);
+  const batchWorker = createBatchWorker(deps);
   // An execution's end frees a slot and may leave its task idle with a run queued behind.
   const wakeDispatch = () => {
     dispatcher.wake();
@@ -174,7 +177,11 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   };
   const listener = new NotificationListener(
     config.DATABASE_URL,
-    { [OUTBOX_CHANNEL]: () => relay.wake(), [DISPATCH_CHANNEL]: wakeDispatch },
+    {
+      [OUTBOX_CHANNEL]: () => relay.wake(),
+      [DISPATCH_CHANNEL]: wakeDispatch,
+      [BATCH_WAKEUP_CHANNEL]: () => batchWorker.wake(),
+    },
     logger,
   );
   await listener.start();
@@ -225,6 +232,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
   lostNodeSweep.start();
   retention.start();
   scheduleLoops.forEach((loop) => loop.start());
+  batchWorker.start();
   const credentialsSync = createCredentialsSync(deps);
   credentialsSync.start();
 
@@ -275,6 +283,7 @@ export async function startControlPlane(config: Config, logger: Logger): Promise
         deadlineSweep.stop(false),
         retention.stop(false),
         credentialsSync.stop(false),
+        batchWorker.stop(false),
         ...scheduleLoops.map((loop) => loop.stop(false)),
       ]);
       await lostNodeSweep.stop(false);

@@ -126,8 +126,8 @@ function replay(stored: StoredResponse): IdempotentCreation {
 }
 
 /**
- * A new task's row, first run and first events, as POST /tasks creates them. `trigger` is what
- * starts its first run: the API call by default, an occurrence for a recurring task.
+ * A new task's row, first run and first events, as POST /tasks creates them (batches reuse it).
+ * `trigger` is what starts its first run: the API call by default, an occurrence for a recurring task.
  */
 export function newTask(
   deps: AppDeps,

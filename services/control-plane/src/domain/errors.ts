@@ -50,7 +50,9 @@ export class InvalidFieldsError extends DomainError<'validation'> {
   constructor(
     /** Each field's path in the request body, e.g. `payload.spec.argv`, and why. */
     readonly issues: readonly { field: string; message: string }[],
+    /** Replaces the problem's `detail` ("invalid <fields>") when the fields alone do not say it (a cycle's path). */
+    readonly detail?: string,
   ) {
-    super('validation', `invalid ${issues.map((issue) => issue.field).join(', ')}`);
+    super('validation', detail ?? `invalid ${issues.map((issue) => issue.field).join(', ')}`);
   }
 }

@@ -59,7 +59,7 @@ export function mapError(error: unknown): MappedError {
   }
   if (error instanceof InvalidFieldsError) {
     const errors = error.issues.map((issue) => ({ field: `body.${issue.field}`, message: issue.message }));
-    const detail = `invalid ${[...new Set(errors.map((e) => e.field))].join(', ')}`;
+    const detail = error.detail ?? `invalid ${[...new Set(errors.map((e) => e.field))].join(', ')}`;
     return answer(buildProblem('validation', { detail, errors }));
   }
   if (error instanceof DomainError) {

@@ -21,6 +21,7 @@ import { CreateTaskRunsAndRateLimits1795400000009 } from './migrations/0009-crea
 import { AllowPausedTasks1795400000010 } from './migrations/0010-allow-paused-tasks.js';
 import { CoverTaskEventIndexes1795400000011 } from './migrations/0011-cover-task-event-indexes.js';
 import { CreateNodeServers1795400000012 } from './migrations/0012-create-node-servers.js';
+import { CreateBatches1795400000013 } from './migrations/0013-create-batches.js';
 import { CreateRecurringTasks1795400000014 } from './migrations/0014-create-recurring-tasks.js';
 
 export const ENTITIES = [
@@ -49,6 +50,7 @@ export const MIGRATIONS = [
   AllowPausedTasks1795400000010,
   CoverTaskEventIndexes1795400000011,
   CreateNodeServers1795400000012,
+  CreateBatches1795400000013,
   CreateRecurringTasks1795400000014,
 ];
 

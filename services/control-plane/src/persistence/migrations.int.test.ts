@@ -38,6 +38,9 @@ describe('migrations on an empty database', () => {
     const applied = await runMigrations(url);
     expect(applied).toEqual(MIGRATIONS.map((migration) => migration.name));
     expect(await tablesOf(url)).toEqual([
+      'batch_events',
+      'batch_wakeups',
+      'batches',
       'dead_letters',
       'execution_log_lines',
       'execution_logs',
@@ -54,6 +57,7 @@ describe('migrations on an empty database', () => {
       'recurring_occurrences',
       'recurring_tasks',
       'schema_migrations',
+      'task_dependencies',
       'task_events',
       'task_runs',
       'tasks',
