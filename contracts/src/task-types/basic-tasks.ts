@@ -50,6 +50,12 @@ export const HealthCheckPayloadSchema = z
     path: ['tcp'],
   });
 export type HealthCheckPayload = z.infer<typeof HealthCheckPayloadSchema>;
+/** Result of a HealthCheck that passed (`status`: the HTTP status of an http probe). */
+export const HealthCheckResultSchema = z.object({
+  latencyMs: z.number().int(),
+  status: z.number().int().optional(),
+});
+export type HealthCheckResult = z.infer<typeof HealthCheckResultSchema>;
 
 /** `Echo`: waits `delayMs` and returns its payload (benchmarks, smoke tests). */
 export const EchoPayloadSchema = z.looseObject({

@@ -13,6 +13,14 @@ export const ServerStartPayloadSchema = z.object({
   spec: ServerSpecSchema.optional(),
 });
 export type ServerStartPayload = z.infer<typeof ServerStartPayloadSchema>;
+/** Result of ServerStart (and ServerRestart): the process that became ready. */
+export const ServerStartResultSchema = z.object({
+  pid: z.number().int(),
+  startedAt: z.string(),
+  /** From the spawn to the ready line (0 without a readyPattern). */
+  readyAfterMs: z.number().int(),
+});
+export type ServerStartResult = z.infer<typeof ServerStartResultSchema>;
 
 const stopFields = {
   /** False: skip the spec's graceful stop method and send SIGTERM at once (seed field name). */
@@ -24,6 +32,13 @@ const stopFields = {
 /** `ServerStop`: graceful method, then SIGTERM, then SIGKILL; completes when it has exited. */
 export const ServerStopPayloadSchema = z.object(stopFields);
 export type ServerStopPayload = z.infer<typeof ServerStopPayloadSchema>;
+/** Result of ServerStop: how its process ended and which step of the stop ended it. */
+export const ServerStopResultSchema = z.object({
+  exitCode: z.number().int().nullable(),
+  exitSignal: z.string().nullable(),
+  stoppedBy: z.enum(['graceful', 'SIGTERM', 'SIGKILL', 'already-stopped']),
+});
+export type ServerStopResult = z.infer<typeof ServerStopResultSchema>;
 
 /** `ServerRestart`: a stop (if it runs) and a start; `spec` replaces the kept spec for the start. */
 export const ServerRestartPayloadSchema = z.object({ ...stopFields, spec: ServerSpecSchema.optional() });

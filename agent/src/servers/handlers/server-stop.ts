@@ -1,4 +1,8 @@
-import { ServerStopPayloadSchema, type ServerStopPayload } from '@meridian/contracts/task-types/server-tasks';
+import {
+  ServerStopPayloadSchema,
+  type ServerStopPayload,
+  type ServerStopResult,
+} from '@meridian/contracts/task-types/server-tasks';
 import type { HandlerContext, HandlerResult, TaskHandler } from '../../handlers/handler.js';
 import type { ServerSupervisor } from '../server-supervisor.js';
 import { failed, targetServerOf } from './server-target.js';
@@ -54,5 +58,5 @@ export async function stopServer(
   if (!outcome) return failed(`the stop of server ${serverId} was aborted before it exited`, true);
   ctx.logger.info({ serverId, ...outcome }, 'server stopped');
   progress(100, `stopped (${outcome.stoppedBy})`);
-  return { status: 'completed', result: outcome };
+  return { status: 'completed', result: outcome satisfies ServerStopResult };
 }

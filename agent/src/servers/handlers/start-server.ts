@@ -1,4 +1,5 @@
 import type { ServerSpec } from '@meridian/contracts/task-types/server-spec';
+import type { ServerStartResult } from '@meridian/contracts/task-types/server-tasks';
 import { gracePeriodOf, readAbortReason } from '../../abort-reason.js';
 import type { HandlerContext, HandlerResult } from '../../handlers/handler.js';
 import type { ServerSupervisor } from '../server-supervisor.js';
@@ -64,7 +65,7 @@ export async function startServer(
             pid: process.pid,
             startedAt: process.startedAt,
             readyAfterMs: Math.max(0, Date.now() - Date.parse(process.startedAt)),
-          },
+          } satisfies ServerStartResult,
         };
       case 'exited': {
         const ended = supervisor.snapshot(serverId);
