@@ -317,6 +317,16 @@ describe('POST /tasks/templates/{id}/execute', () => {
     expect(batches.total).toBe(0);
   });
 
+  it('names the override to give when the task type refuses the merged payload', async () => {
+    const { orgId } = await freshOrg();
+    const template = await createTemplate(orgId, {
+      name: 'command',
+      tasks: [{ name: 'run', type: 'Command', payload: { shell: true } }],
+    });
+    const refused = await problem(await execute(orgId, template.id, { targetType: 'Service' }));
+    expect(fieldsOf(refused)).toEqual(['body.overrides.run.payload.command']);
+  });
+
   it('refuses an inactive template with 409', async () => {
     const { orgId } = await freshOrg();
     const template = await createTemplate(orgId, rollingRestart({ isActive: false }));
