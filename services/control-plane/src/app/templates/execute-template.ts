@@ -28,7 +28,7 @@ export async function executeTemplate(
 
   const applied = applyOverrides(template.tasks, body.overrides, template);
   if (!applied.ok) throw new InvalidFieldsError(applied.issues);
-  const violations = template.tasks.flatMap((task, index) => payloadIssues(task, applied.tasks[index]!));
+  const violations = template.tasks.flatMap((task, index) => payloadIssues(id, task, applied.tasks[index]!));
   if (violations.length > 0) throw new InvalidFieldsError(violations);
 
   const parsed = CreateBatchBodySchema.safeParse(toBatchBody(template, applied.tasks, body));
@@ -63,12 +63,15 @@ export async function executeTemplate(
   return batch;
 }
 
-function payloadIssues(task: TemplateTask, resolved: ResolvedTask): OverrideIssue[] {
+function payloadIssues(templateId: string, task: TemplateTask, resolved: ResolvedTask): OverrideIssue[] {
   if (task.payloadSchema === undefined) return [];
   const compiled = compilePayloadSchema(task.payloadSchema);
-  // Compiled when stored; a schema that no longer compiles (a newer validator) is the template's fault.
-  if (!compiled.ok)
-    return [{ field: `template.tasks.${task.name}.payloadSchema`, message: compiled.message }];
+  // Compiled when stored; one that no longer compiles (a newer validator) is the template's state, not the request's.
+  if (!compiled.ok) {
+    throw new ConflictError(
+      `template ${templateId}: the payloadSchema of task "${task.name}" ${compiled.message}; change the template`,
+    );
+  }
   return schemaViolations(compiled.validate, resolved.payload).map((violation) => ({
     field: ['overrides', task.name, 'payload', ...violation.path].join('.'),
     message: violation.message,

@@ -8,7 +8,7 @@ import type { Batch } from '@meridian/contracts/api/batch';
 import type { Problem } from '@meridian/contracts/api/problem';
 import type { Template, TemplateList } from '@meridian/contracts/api/template';
 import { ALL_PERMISSIONS } from '../test-tokens.js';
-import { call, freshOrg, json, taskRow, useRunsFixture } from '../tasks/runs.fixture.js';
+import { app, call, freshOrg, json, taskRow, useRunsFixture } from '../tasks/runs.fixture.js';
 import { taskOf } from '../batches/batches.fixture.js';
 
 useRunsFixture();
@@ -390,5 +390,23 @@ describe('tenant isolation', () => {
     });
     expect(run.status).toBe(403);
     expect((await call(orgId, 'GET', '/tasks/templates', { permissions: ['task:write'] })).status).toBe(403);
+  });
+});
+
+describe('the OpenAPI document', () => {
+  it('describes every template route with its permission', async () => {
+    const document = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { 'x-required-permission'?: string }>>;
+    };
+    const permission = (path: string, method: string) =>
+      document.paths[`/api/v1/tasks/templates${path}`]?.[method]?.['x-required-permission'];
+    expect([
+      permission('', 'post'),
+      permission('', 'get'),
+      permission('/{id}', 'get'),
+      permission('/{id}', 'patch'),
+      permission('/{id}', 'delete'),
+      permission('/{id}/execute', 'post'),
+    ]).toEqual(['task:write', 'task:read', 'task:read', 'task:write', 'task:write', 'task:write']);
   });
 });
