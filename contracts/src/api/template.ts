@@ -9,7 +9,7 @@ export const TEMPLATE_MAX_TASKS = 500;
 /** Most dot paths in `requiredFields` plus `optionalFields`, and most keys in `overrides`. */
 export const TEMPLATE_MAX_FIELDS = 200;
 
-/** A JSON Schema (draft 2020-12 subset ajv understands); compiled when the template is stored. */
+/** A JSON Schema (draft-07, ajv 8's default dialect); compiled when the template is stored. */
 const JsonSchemaObject = z
   .record(z.string(), z.unknown())
   .superRefine(refuseUnstorableJson(TASK_JSON_MAX_DEPTH));

@@ -9,6 +9,7 @@ describe('compilePayloadSchema', () => {
     ['a reference to another document (nothing is fetched)', { $ref: 'https://example.com/schema.json' }],
     ['an $async schema', { $async: true, type: 'object' }],
     ['a bad pattern', { type: 'string', pattern: '(' }],
+    ['another draft', { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object' }],
   ])('refuses %s', (_, schema) => {
     const compiled = compilePayloadSchema(schema);
     expect(compiled.ok).toBe(false);
@@ -17,6 +18,7 @@ describe('compilePayloadSchema', () => {
   it.each<[string, Record<string, unknown>]>([
     ['properties without a type', { properties: { a: { type: 'integer' } } }],
     ['a known format', { type: 'string', format: 'uri' }],
+    ['draft-07 named', { $schema: 'http://json-schema.org/draft-07/schema#', type: 'object' }],
     ['a local reference', { $defs: { n: { type: 'integer' } }, properties: { a: { $ref: '#/$defs/n' } } }],
   ])('compiles %s', (_, schema) => {
     expect(compilePayloadSchema(schema).ok).toBe(true);
