@@ -32,6 +32,7 @@ const PERMISSIONS = [
   'node:admin',
   'admin:dead-letters',
   'platform:dead-letters',
+  'template:admin',
 ];
 /** Control-plane settings taken from the shell as they are (the children inherit none of them). */
 const PASSED_THROUGH = [

@@ -7,9 +7,9 @@ import { DEV_JWT_SECRET } from '../config.js';
  *   npm run token -- --org ORG --sub USER --permissions task:read,task:write [--secret S] [--expires 12h]
  */
 const USAGE =
-  'usage: npm run token -- --org ORG --sub USER [--permissions task:read,task:write,task:trigger,task:reschedule,task:read-events,node:read,node:admin,admin:dead-letters] [--secret S] [--expires 12h]';
+  'usage: npm run token -- --org ORG --sub USER [--permissions task:read,task:write,task:trigger,task:reschedule,task:read-events,node:read,node:admin,admin:dead-letters,template:admin] [--secret S] [--expires 12h]';
 const ALL_PERMISSIONS =
-  'task:read,task:write,task:trigger,task:reschedule,task:read-events,node:read,node:admin,admin:dead-letters';
+  'task:read,task:write,task:trigger,task:reschedule,task:read-events,node:read,node:admin,admin:dead-letters,template:admin';
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);

@@ -12,7 +12,9 @@ export type Permission =
   | 'task:read-events'
   | 'node:read'
   | 'node:admin'
-  | 'admin:dead-letters';
+  | 'admin:dead-letters'
+  /** Create, change and delete global templates (visible to every organisation). */
+  | 'template:admin';
 
 /** Verifies the bearer token of every request it guards and puts the caller in the context. */
 export function authenticate(auth: Authenticator): MiddlewareHandler<HttpEnv> {

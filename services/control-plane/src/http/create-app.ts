@@ -23,6 +23,7 @@ import { createTaskRouter } from './tasks/tasks.handlers.js';
 import { createBulkRouter } from './bulk/bulk.handlers.js';
 import { createRecurringRouter } from './recurring/recurring.handlers.js';
 import { createBatchRouter } from './batches/batches.handlers.js';
+import { createTemplateRouter } from './templates/templates.handlers.js';
 import { validationHook } from './validation-hook.js';
 
 export interface HttpDeps {
@@ -72,11 +73,12 @@ export function createApp(deps: HttpDeps): OpenAPIHono<HttpEnv> {
     }),
     jsonDepthLimit(),
   );
-  // Bulk, recurring, batches and executions first: `/tasks/bulk/…`, `/tasks/recurring/…`,
-  // `/tasks/batches/…` and `/tasks/executions/{executionId}` must not be taken for `/tasks/{id}/…`.
+  // Bulk, recurring, batches, templates and executions first: `/tasks/bulk/…`, `/tasks/recurring/…`,
+  // `/tasks/batches/…`, `/tasks/templates/…` and `/tasks/executions/{executionId}` must not be taken for `/tasks/{id}/…`.
   app.route('/api/v1', createBulkRouter(deps.app));
   app.route('/api/v1', createRecurringRouter(deps.app));
   app.route('/api/v1', createBatchRouter(deps.app));
+  app.route('/api/v1', createTemplateRouter(deps.app));
   app.route('/api/v1', createExecutionRouter(deps.app));
   app.route('/api/v1', createTaskRouter(deps.app));
   app.route('/api/v1', createRescheduleRouter(deps.app));

@@ -23,6 +23,7 @@ import { CoverTaskEventIndexes1795400000011 } from './migrations/0011-cover-task
 import { CreateNodeServers1795400000012 } from './migrations/0012-create-node-servers.js';
 import { CreateBatches1795400000013 } from './migrations/0013-create-batches.js';
 import { CreateRecurringTasks1795400000014 } from './migrations/0014-create-recurring-tasks.js';
+import { CreateTaskTemplates1795400000015 } from './migrations/0015-create-task-templates.js';
 
 export const ENTITIES = [
   TaskEntity,
@@ -52,6 +53,7 @@ export const MIGRATIONS = [
   CreateNodeServers1795400000012,
   CreateBatches1795400000013,
   CreateRecurringTasks1795400000014,
+  CreateTaskTemplates1795400000015,
 ];
 
 export interface DataSourceOptions {

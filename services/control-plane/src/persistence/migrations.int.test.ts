@@ -60,6 +60,7 @@ describe('migrations on an empty database', () => {
       'task_dependencies',
       'task_events',
       'task_runs',
+      'task_templates',
       'tasks',
     ]);
     expect(await runMigrations(url)).toEqual([]);
