@@ -1,6 +1,6 @@
 import type { MachineInfo } from './machine.js';
 import type { BatchShapeResult, Latencies } from './workflows-batches.js';
-import { FAN_OUT_ROOT_DELAY_MS } from './workflows-batches.js';
+import { BATCH_LIMIT, FAN_OUT_ROOT_DELAY_MS } from './workflows-batches.js';
 import type { WorkflowsBenchResults } from './workflows-bench.js';
 import type { RecurringResult } from './workflows-recurring.js';
 
@@ -44,13 +44,16 @@ ${r.loadAverage[1]} after; on ${m.cores} cores, a load above ${m.cores} means ot
 Method:
 
 - \`Echo\` tasks (no delay) in batches created over HTTP (\`POST /tasks/batch\`). A batch holds at
-  most 500 tasks, so each 1,000-task shape is two batches created together:
-  - **fan-out**: one root and ${o.fanOut - 1} dependents; the first batch holds the root and 499 of them,
-    the second batch's 500 depend on the root by its task id (a dependency outside the batch counts
+  most ${BATCH_LIMIT} tasks, so a larger shape is several batches created together:
+  - **fan-out**: one root and ${o.fanOut - 1} dependents; the first batch holds the root and
+    ${Math.min(o.fanOut, BATCH_LIMIT) - 1} of them, the other batches' ${Math.max(0, o.fanOut - BATCH_LIMIT)} depend on the root by its task id (a dependency outside the batch counts
     like one in it). The root waits ${FAN_OUT_ROOT_DELAY_MS} ms (\`delayMs\`) so that the second
     batch exists before it completes; that wait is in "creation → last Completed".
-  - **chains**: ${o.chains} chains ${o.depth} deep (${Math.floor(500 / o.depth)} per batch): each step depends on the one before.
-    One 1,000-deep chain does not fit in a batch (500 tasks at most).
+  - **chains**: ${o.chains} chains ${o.depth} deep (${Math.min(o.chains, Math.floor(BATCH_LIMIT / o.depth))} per batch): each step depends on the one before.
+    One 1,000-deep chain does not fit in a batch (${BATCH_LIMIT} tasks at most).
+- The agent has ${r.capacity} slots (\`BENCH_CAPACITY\`, also the control plane's
+  \`MAX_CONCURRENT_TASKS_PER_NODE\`): with fewer slots than released steps, "release → dispatch"
+  also holds the wait for a free slot, which is not scheduling overhead.
 - **Creation → last Completed**: the first batch's \`created_at\` to the last step's \`TaskCompleted\`
   event. **Overhead per step**: for each step with dependencies, its dependencies' last
   \`TaskCompleted\` event to its own \`TaskDispatched\` event, both as recorded by PostgreSQL
