@@ -5,7 +5,8 @@
  * Knobs (env): BENCH_TASKS (10000), BENCH_CAPACITY (agent slots, default 100), BENCH_SECONDS (15),
  * CONSUMER_PREFETCH (500) and CONSUMER_BATCH_SIZE (200) for the control plane; the event-query
  * scenario's knobs are in events-bench.ts, the runs scenario's in runs-bench-options.ts. BENCH_ONLY,
- * a comma list of scenarios (lifecycle, events, runs), runs only those.
+ * a comma list of scenarios (lifecycle, events, runs, workflows), runs only those; the workflows
+ * scenario's knobs are in workflows-bench.ts.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,6 +33,8 @@ import { sampleRss } from './rss-sampler.js';
 import { benchRuns, RUNS_BENCH_ENV, RUNS_BENCH_PERMISSIONS } from './runs-bench.js';
 import { runsBenchOptions } from './runs-bench-options.js';
 import { renderRunsSection, withRunsSection } from './runs-report.js';
+import { benchWorkflows, workflowsBenchOptions } from './workflows-bench.js';
+import { renderWorkflowsSection, withWorkflowsSection } from './workflows-report.js';
 
 const TASKS = Number(process.env['BENCH_TASKS'] ?? 10_000);
 const CAPACITY = Number(process.env['BENCH_CAPACITY'] ?? 100);
@@ -55,12 +58,14 @@ const prefix = `bench-${randomBytes(4).toString('hex')}`;
 const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
 
 try {
-  const controlPlane = await startControlPlane({
-    databaseUrl,
-    amqpUrl: infra.amqpUrl,
-    prefix,
-    env: { LOG_LEVEL: 'warn', MAX_CONCURRENT_TASKS_PER_NODE: String(CAPACITY), ...RUNS_BENCH_ENV },
-  });
+  const startBenchControlPlane = () =>
+    startControlPlane({
+      databaseUrl,
+      amqpUrl: infra.amqpUrl,
+      prefix,
+      env: { LOG_LEVEL: 'warn', MAX_CONCURRENT_TASKS_PER_NODE: String(CAPACITY), ...RUNS_BENCH_ENV },
+    });
+  const controlPlane = await startBenchControlPlane();
   const agent = await startAgent({
     amqpUrl: infra.amqpUrl,
     prefix,
@@ -127,6 +132,22 @@ try {
     const section = renderRunsSection(runs, await describeMachine(db, infra.amqpUrl), new Date());
     writeFileSync(OUTPUT, withRunsSection(existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '', section));
     log(`runs: written to ${OUTPUT.pathname}`);
+  }
+  if (wants('workflows')) {
+    const addReplicas = async (extra: number) => {
+      const replicas = await Promise.all(Array.from({ length: extra }, () => startBenchControlPlane()));
+      return async () => {
+        await Promise.all(replicas.map((replica) => replica.stop()));
+      };
+    };
+    const workflows = await benchWorkflows(target, workflowsBenchOptions(), CAPACITY, addReplicas, log);
+    console.log(JSON.stringify(workflows, null, 2));
+    const section = renderWorkflowsSection(workflows, await describeMachine(db, infra.amqpUrl), new Date());
+    writeFileSync(
+      OUTPUT,
+      withWorkflowsSection(existsSync(OUTPUT) ? readFileSync(OUTPUT, 'utf8') : '', section),
+    );
+    log(`workflows: written to ${OUTPUT.pathname}`);
   }
 } finally {
   await stopAllProcesses();
