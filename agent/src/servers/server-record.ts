@@ -1,4 +1,5 @@
 import type { ServerReport, ServerSpec, ServerState } from '@meridian/contracts/task-types/server-spec';
+import type { LinearRegExp } from '@meridian/contracts/linear-regexp';
 import type { ConsoleLog } from './console-log.js';
 import type { ServerFiles } from './server-files.js';
 import type { ServerProcess } from './server-runtime.js';
@@ -19,7 +20,7 @@ export interface ServerRecord {
   lastExitSignal: string | null;
   changedAt: Date;
   console: ConsoleLog;
-  readyPattern: RegExp | undefined;
+  readyPattern: LinearRegExp | undefined;
   restartTimer: NodeJS.Timeout | undefined;
   /** Settles once the exit of the current process was handled (state, restart decision). */
   exitHandled: Promise<void> | undefined;

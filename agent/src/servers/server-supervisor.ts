@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import { compileLinearRegExp, type LinearRegExp } from '@meridian/contracts/linear-regexp';
 import type { Logger } from 'pino';
 import { isValidServerId } from '@meridian/contracts/task-types/common';
 import {
@@ -227,7 +228,7 @@ export class ServerSupervisor implements ServerHost {
       lastExitSignal: state?.lastExitSignal ?? null,
       changedAt: state ? new Date(state.changedAt) : new Date(),
       console: undefined as unknown as ConsoleLog,
-      readyPattern: spec?.readyPattern === undefined ? undefined : new RegExp(spec.readyPattern),
+      readyPattern: this.#keptReadyPattern(id, spec?.readyPattern),
       restartTimer: undefined,
       exitHandled: undefined,
       watchers: new Set(),
@@ -286,7 +287,8 @@ export class ServerSupervisor implements ServerHost {
     const cwd = prepareWorkingDirectory(this.directoryOf(record.id), spec.workingDirectory);
     // Lines printed before this start are not this start's (a ready line among them least of all).
     record.console.catchUp();
-    record.readyPattern = spec.readyPattern === undefined ? undefined : new RegExp(spec.readyPattern);
+    record.readyPattern =
+      spec.readyPattern === undefined ? undefined : compileLinearRegExp(spec.readyPattern);
     record.stopRequested = false;
     const previousState = record.state;
     this.#setState(record, 'starting', { quiet: true });
@@ -358,6 +360,20 @@ export class ServerSupervisor implements ServerHost {
   #onLine(record: ServerRecord, line: string): void {
     if (record.state === 'starting' && record.readyPattern?.test(line)) this.#setState(record, 'running');
     for (const listener of record.lineListeners) listener(line);
+  }
+
+  /**
+   * The ready pattern of a spec kept on disk. One the agent no longer accepts (written before the
+   * patterns were RE2) is dropped with a warning: the server is then ready once started.
+   */
+  #keptReadyPattern(serverId: string, pattern: string | undefined): LinearRegExp | undefined {
+    if (pattern === undefined) return undefined;
+    try {
+      return compileLinearRegExp(pattern);
+    } catch (error) {
+      this.options.logger.warn({ serverId, err: error }, 'kept spec: readyPattern refused, ignored');
+      return undefined;
+    }
   }
 
   #setState(

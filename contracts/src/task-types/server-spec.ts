@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { linearRegExpProblem } from '../linear-regexp.js';
 import { EnvironmentSchema, noNul, RelativePathSchema, ServerIdSchema } from './common.js';
 
 /** Signals a server may be stopped with (its graceful stop method, when it has no console command). */
@@ -31,15 +32,6 @@ export const RestartPolicySchema = z.discriminatedUnion('type', [
 ]);
 export type RestartPolicy = z.infer<typeof RestartPolicySchema>;
 
-function isValidRegExp(pattern: string): boolean {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * A server: a long-running program the agent supervises. Given in a ServerStart (or
  * ServerRestart) payload and kept on the node; a later start without a spec uses the kept one.
@@ -54,11 +46,24 @@ export const ServerSpecSchema = z.object({
   /** After the graceful stop method, how long before SIGTERM; as long again before SIGKILL. */
   stopTimeoutSeconds: z.number().int().min(1).max(3600).default(30),
   /**
-   * A regular expression (JavaScript syntax) matched against each line the server prints; the
+   * A regular expression (RE2 syntax: JavaScript's without backreferences and lookaround, matched
+   * in linear time) tested against each line the server prints; the
    * first match makes the server ready and completes its ServerStart. Without one, the server is
    * ready as soon as it started.
    */
-  readyPattern: z.string().min(1).max(500).refine(isValidRegExp, 'not a valid regular expression').optional(),
+  readyPattern: z
+    .string()
+    .min(1)
+    .max(500)
+    .superRefine((pattern, ctx) => {
+      const problem = linearRegExpProblem(pattern);
+      if (problem)
+        ctx.addIssue({
+          code: 'custom',
+          message: `not a regular expression the agent accepts (RE2 syntax): ${problem}`,
+        });
+    })
+    .optional(),
   /** How long a ServerStart waits for the ready line before it fails (and stops the server). */
   readyTimeoutSeconds: z.number().int().min(1).max(3600).default(300),
   restartPolicy: RestartPolicySchema.default({ type: 'never' }),

@@ -19,6 +19,18 @@ describe('payloadIssues', () => {
       { spec: { argv: ['x'], readyPattern: '(' } },
       ['payload.spec.readyPattern'],
     ],
+    [
+      'a ready pattern RE2 cannot match in linear time (a backreference)',
+      'ServerStart',
+      { spec: { argv: ['x'], readyPattern: '(a+)\\1' } },
+      ['payload.spec.readyPattern'],
+    ],
+    [
+      'a seed-style ready pattern',
+      'ServerStart',
+      { spec: { argv: ['x'], readyPattern: 'Done \\(.*\\)! For help' } },
+      [],
+    ],
     ['a Command as argv', 'Command', { command: ['ls', '-l'] }, []],
     ['a Command string without shell', 'Command', { command: 'ls -l' }, ['payload.command']],
     ['a Command without command', 'Command', {}, ['payload.command']],

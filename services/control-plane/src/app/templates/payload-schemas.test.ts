@@ -9,6 +9,8 @@ describe('compilePayloadSchema', () => {
     ['a reference to another document (nothing is fetched)', { $ref: 'https://example.com/schema.json' }],
     ['an $async schema', { $async: true, type: 'object' }],
     ['a bad pattern', { type: 'string', pattern: '(' }],
+    ['a pattern with a backreference (not RE2)', { type: 'string', pattern: '(a)\\1' }],
+    ['a pattern with lookbehind (not RE2)', { type: 'string', pattern: '(?<=a)b' }],
     ['another draft', { $schema: 'https://json-schema.org/draft/2020-12/schema', type: 'object' }],
   ])('refuses %s', (_, schema) => {
     const compiled = compilePayloadSchema(schema);
@@ -22,6 +24,18 @@ describe('compilePayloadSchema', () => {
     ['a local reference', { $defs: { n: { type: 'integer' } }, properties: { a: { $ref: '#/$defs/n' } } }],
   ])('compiles %s', (_, schema) => {
     expect(compilePayloadSchema(schema).ok).toBe(true);
+  });
+});
+
+describe('patterns from requests', () => {
+  it.each<[string, string, boolean]>([
+    ['matches', 'aaaa', true],
+    // A backtracking engine would take hours on this one: RE2's answers in linear time.
+    ['refuses in linear time', `${'a'.repeat(200_000)}!`, false],
+  ])('%s', (_, value, valid) => {
+    const compiled = compilePayloadSchema({ type: 'string', pattern: '^(a+)+$' });
+    if (!compiled.ok) throw new Error(compiled.message);
+    expect(compiled.validate(value)).toBe(valid);
   });
 });
 

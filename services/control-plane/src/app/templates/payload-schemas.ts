@@ -1,5 +1,11 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
+import { compileLinearRegExp } from '@meridian/contracts/linear-regexp';
+
+const linearRegExpEngine = Object.assign(
+  (pattern: string, flags: string) => compileLinearRegExp(pattern, flags),
+  { code: 'compileLinearRegExp' },
+);
 
 /** A value's problem against a JSON Schema: the path inside the value, and why. */
 export interface SchemaViolation {
@@ -21,6 +27,9 @@ function newAjv(): Ajv {
     strictTuples: false,
     strictRequired: false,
     logger: false,
+    // `pattern` and `patternProperties` come from requests: matched in linear time, never by a
+    // backtracking engine that a pattern like `(a+)+$` could hold for hours.
+    code: { regExp: linearRegExpEngine },
   });
   addFormats.default(ajv);
   return ajv;
