@@ -26,7 +26,6 @@ import { removeExecutionDir } from './state/execution-files.js';
 import { join } from 'node:path';
 import { createServerHandlers } from './servers/handlers/server-handlers.js';
 import { createFileHandlers } from './files/file-handlers.js';
-import type { ServerHost } from './servers/server-host.js';
 import { ServerSupervisor } from './servers/server-supervisor.js';
 
 export interface Agent {
@@ -34,8 +33,6 @@ export interface Agent {
   ready: Promise<void>;
   /** Graceful shutdown (see README); safe to call more than once. */
   stop(): Promise<void>;
-  /** The servers this agent supervises (for the handlers of their files). */
-  servers?: ServerHost;
 }
 
 export interface AgentOptions {
@@ -199,7 +196,6 @@ export function startAgent(config: AgentConfig, logger: Logger, options: AgentOp
   let stopping: Promise<void> | undefined;
   return {
     ready,
-    servers: supervisor,
     stop() {
       stopping ??= shutDownAgent({
         graceMs: config.shutdownGraceSeconds * 1000,
